@@ -1,0 +1,30 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Both build .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: demo test venv bench clean
+
+$(BIN)/ferry: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/ferry
+
+venv: $(BIN)/ferry
+
+demo: venv
+	rm -rf .ferry
+	$(BIN)/ferry migrate examples/studio_clients.csv --tenant demo-studio --home .ferry
+
+test: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+bench: venv
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .ferry

@@ -1,0 +1,110 @@
+"""Gate: validate the run's marts with Great Expectations and decide pass/block.
+
+The marts are read from DuckDB into pandas and validated there: GX's SQL engine on DuckDB
+reports every metric empty (STACK_NOTES), which would block every load for a wrong reason.
+An expectation that raised an exception counts as failed, never as passed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from flows.settings import quiet_environment
+
+GATED_TABLES = ("run_summary", "balance_reconciliation", "clients", "balances")
+
+
+@dataclass
+class GateResult:
+    passed: bool
+    checks: list[dict] = field(default_factory=list)
+    data_docs: Path | None = None
+
+
+def read_marts(warehouse: Path, run_id: str) -> dict:
+    """The gated marts of one run as DataFrames, with the derived columns the suites check."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        frames = {
+            name: con.execute(f"select * from marts.{name} where run_id = ?", [run_id]).df()
+            for name in GATED_TABLES
+        }
+    finally:
+        con.close()
+    clients = frames["clients"]
+    clients["login_key"] = clients["login_id"].str.lower()
+    # only a client holding a balance must have an e-mail; others get a placeholder
+    clients["balance_email"] = clients["email"].where(clients["has_balance"].astype(bool), "-")
+    balances = frames["balances"]
+    balances["card_template_key"] = balances["card_template"].fillna("")
+    for name in ("balance_reconciliation", "balances"):
+        for column in ("amount", "source_total", "loaded_total"):
+            if column in frames[name]:
+                frames[name][column] = frames[name][column].astype(float)
+    return frames
+
+
+def build_suites(max_reject_rate: float) -> dict:
+    from expectations import balance_reconciliation, balances, clients, run_summary
+
+    return {
+        "run_summary": run_summary.build_suite(max_reject_rate),
+        "balance_reconciliation": balance_reconciliation.build_suite(),
+        "clients": clients.build_suite(),
+        "balances": balances.build_suite(),
+    }
+
+
+def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float) -> GateResult:
+    """Validate the run's marts; write the GX Data Docs and gate.json into the run folder."""
+    quiet_environment()
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    frames = read_marts(warehouse, run_id)
+    context = gx.get_context(mode="file", project_root_dir=str(run_dir))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_or_update_pandas("ferry_marts")
+    checks: list[dict] = []
+    for name, suite in build_suites(max_reject_rate).items():
+        suite = context.suites.add_or_update(suite)
+        asset = source.add_dataframe_asset(name)
+        batch = asset.add_batch_definition_whole_dataframe(run_id)
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=name, data=batch, suite=suite)
+        )
+        checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+            name=f"gate_{name}",
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+        ))
+        outcome = checkpoint.run(batch_parameters={"dataframe": frames[name]})
+        for validation in outcome.run_results.values():
+            checks.extend(_check(name, r) for r in validation.results)
+    docs = run_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    result = GateResult(passed=all(c["passed"] for c in checks), checks=checks,
+                        data_docs=docs if docs.exists() else None)
+    (run_dir / "gate.json").write_text(json.dumps({"passed": result.passed, "checks": checks}, indent=2, default=str))
+    return result
+
+
+def _check(table: str, result) -> dict:
+    config = result.expectation_config
+    info = result.exception_info or {}
+    raised = bool(info.get("raised_exception")) if isinstance(info, dict) else False
+    observed = result.result or {}
+    return {
+        "name": (config.meta or {}).get("check") or f"{table}.{config.type}",
+        "passed": bool(result.success) and not raised,
+        "table": table,
+        "expectation": config.type,
+        "unexpected_count": observed.get("unexpected_count"),
+        "observed_value": observed.get("observed_value"),
+        "error": info.get("exception_message") if raised else None,
+    }

@@ -1,0 +1,103 @@
+-- One row per problem with a single field of a single row (CONTRACT §3). Errors reject
+-- the row; warnings let it load with the bad value emptied (and kept in phone_raw/extra).
+with
+
+rows as (
+    select * from {{ ref('int_client_rows__parsed') }}
+),
+
+labels as (
+    -- the header a user sees for each field, for the `column` of rejects.csv
+    select
+        {%- for field in canonical_fields() %}
+        coalesce(max(column_label) filter (where field = '{{ field }}' and is_primary), '{{ field }}')
+            as {{ field }}_label{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref('stg_raw__columns') }}
+),
+
+issues as (
+
+    select row_number, (select coalesce(nullif(full_name_label, 'full_name'), first_name_label) from labels) as column_name,
+        null as value, 'error' as severity, 'name_missing' as code,
+        'the client has no name: fill in the name (or first and last name)' as message
+    from rows where full_name is null
+
+    union all
+    select row_number, (select email_label from labels), null, 'error', 'email_required',
+        'a client with ' || case when has_login then 'a login' else 'a balance' end
+        || ' needs an e-mail address to claim it: add the e-mail'
+    from rows where email_raw is null and (has_positive_balance or has_login)
+
+    union all
+    select row_number, (select email_label from labels), email_raw,
+        case when has_positive_balance or has_login then 'error' else 'warning' end,
+        'email_invalid',
+        '''' || ferry_show(email_raw) || ''' is not a valid e-mail address'
+        || case when has_positive_balance or has_login
+                then ': the row holds ' || case when has_login then 'a login' else 'a balance' end || ', so it cannot load until the address is fixed'
+                else ': the client loads without an e-mail and gets no invitation' end
+    from rows where email_raw is not null and not email_is_valid
+
+    union all
+    select row_number, (select phone_label from labels), phone_raw, 'warning', 'phone_invalid',
+        '''' || ferry_show(phone_raw) || ''' is not a valid phone number: the client loads without a phone (kept in phone_raw)'
+    from rows where phone_raw is not null and phone is null
+
+    union all
+    select row_number, (select consent_label from labels), consent_raw, 'warning', 'consent_unknown',
+        '''' || ferry_show(consent_raw) || ''' is not a yes/no answer: newsletter consent set to no'
+    from rows where consent_raw is not null and consent_parsed is null
+
+    union all
+    select row_number, (select birth_date_label from labels), birth_date_raw, 'warning', 'date_invalid',
+        '''' || ferry_show(birth_date_raw) || ''' is not a birth date: the value is kept in extra'
+    from rows where birth_date_raw is not null and birth_date is null
+
+    union all
+    select row_number, (select entries_label from labels), entries_raw, 'error', 'entries_invalid',
+        '''' || ferry_show(entries_raw) || ''' is not a whole number of entries'
+    from rows where entries_raw is not null and not coalesce(entries_negative, false)
+        and (entries_value is null or not entries_is_whole)
+
+    union all
+    select row_number, (select credits_label from labels), credits_raw, 'error', 'credits_invalid',
+        '''' || ferry_show(credits_raw) || ''' is not a number of credits'
+    from rows where credits_raw is not null and not coalesce(credits_negative, false)
+        and credits_value is null
+
+    union all
+    select row_number, (select card_balance_label from labels), card_balance_raw, 'error', 'balance_invalid',
+        '''' || ferry_show(card_balance_raw) || ''' is not a valid '
+        || case when card_type in ('stamp', 'multipass') then 'whole number' else 'number' end
+        || ' for the ' || coalesce(card_template, '') || ' card'
+    from rows where card_balance_raw is not null
+        and coalesce(card_type, '') not in ('membership', 'coupon')
+        and not coalesce(card_balance_negative, false)
+        and (card_balance_value is null
+             or card_type in ('stamp', 'multipass') and not card_balance_is_whole)
+
+    union all
+    select row_number, (select card_balance_label from labels), card_balance_raw, 'warning', 'balance_ignored',
+        'a ' || card_type || ' card does not take a balance from the file: '
+        || case when card_type = 'coupon' then 'the client gets the template''s first-visit reward'
+                else 'the client starts in the first tier' end
+    from rows where card_balance_raw is not null and card_type in ('membership', 'coupon')
+
+    union all
+    select row_number, label, raw, 'error', 'balance_negative',
+        '''' || ferry_show(raw) || ''' is negative: a balance cannot be below zero'
+    from (
+        select row_number, (select entries_label from labels) as label, entries_raw as raw
+        from rows where entries_negative and entries_value is not null
+        union all
+        select row_number, (select credits_label from labels), credits_raw
+        from rows where credits_negative and credits_value is not null
+        union all
+        select row_number, (select card_balance_label from labels), card_balance_raw
+        from rows where card_balance_negative and card_balance_value is not null
+            and coalesce(card_type, '') not in ('membership', 'coupon')
+    )
+)
+
+select * from issues

@@ -1,0 +1,140 @@
+-- Every landed row with each field parsed by the rules of CONTRACT §3. Nothing is
+-- decided here about keeping or rejecting a row; the flags say what is wrong.
+with
+
+run as (
+    select * from {{ ref('stg_raw__runs') }}
+),
+
+card_template as (
+    select distinct template, type, first_visit_reward
+    from {{ ref('stg_raw__card_templates') }}
+    where template = (select card_template from run)
+),
+
+cells as (
+    select * from {{ ref('stg_raw__client_cells') }}
+),
+
+consent_values as (
+    select lower(value) as value, consent from {{ ref('consent_values') }}
+),
+
+trimmed as (
+    select
+        row_number,
+        -- text
+        ferry_collapse(full_name_cell) as full_name_in,
+        ferry_collapse(first_name_cell) as first_name_in,
+        ferry_collapse(last_name_cell) as last_name_in,
+        ferry_collapse(salutation_cell) as salutation,
+        ferry_trim(email_cell) as email_raw,
+        ferry_trim(phone_cell) as phone_raw,
+        ferry_trim(postal_code_cell) as postal_code,
+        ferry_trim(birth_date_cell) as birth_date_raw,
+        ferry_trim(consent_cell) as consent_raw,
+        ferry_trim(login_id_cell) as login_id,
+        ferry_trim(password_cell) as password_hash,
+        ferry_trim(tags_cell) as tags_raw,
+        ferry_trim(external_id_cell) as external_id,
+        -- numerics, still text
+        ferry_trim(entries_cell) as entries_raw,
+        ferry_trim(credits_cell) as credits_raw,
+        ferry_trim(card_balance_cell) as card_balance_raw
+    from cells
+),
+
+names as (
+    select
+        *,
+        coalesce(
+            full_name_in,
+            ferry_collapse(concat_ws(' ', first_name_in, last_name_in))
+        ) as full_name,
+        coalesce(
+            first_name_in,
+            case when strpos(full_name_in, ' ') > 0
+                 then regexp_extract(full_name_in, '^(.*) [^ ]+$', 1)
+                 else full_name_in end
+        ) as first_name,
+        coalesce(
+            last_name_in,
+            case when first_name_in is null and strpos(full_name_in, ' ') > 0
+                 then regexp_extract(full_name_in, ' ([^ ]+)$', 1) end
+        ) as last_name
+    from trimmed
+),
+
+parsed as (
+    select
+        names.*,
+        -- e-mail
+        lower(email_raw) as email_lower,
+        ferry_email_is_valid(lower(email_raw)) as email_is_valid,
+        -- phone
+        phone_numbers.phone_e164 as phone,
+        -- consent
+        consent_values.consent as consent_parsed,
+        -- birth date
+        ferry_parse_date(birth_date_raw, (select date_order from run)) as birth_date,
+        -- amounts
+        ferry_parse_number(entries_raw) as entries_value,
+        ferry_is_negative(entries_raw) as entries_negative,
+        ferry_parse_number(credits_raw) as credits_value,
+        ferry_is_negative(credits_raw) as credits_negative,
+        ferry_parse_number(card_balance_raw) as card_balance_value,
+        ferry_is_negative(card_balance_raw) as card_balance_negative,
+        -- tags: the file's (split on , ; |) and the run's --tag values
+        list_sort(list_distinct(list_concat(
+            coalesce(list_filter(
+                list_transform(regexp_split_to_array(tags_raw, '[,;|]'), lambda t: ferry_trim(t)),
+                lambda t: t is not null), []::varchar[]),
+            (select run_tags from run)
+        ))) as tags
+    from names
+    left join {{ ref('stg_raw__phone_numbers') }} as phone_numbers
+        on phone_numbers.phone_raw = names.phone_raw
+    left join consent_values
+        on consent_values.value = lower(names.consent_raw)
+),
+
+typed as (
+    select
+        parsed.*,
+        (select type from card_template) as card_type,
+        (select template from card_template) as card_template,
+        -- whole numbers: entries, stamps and visits
+        entries_value is not null and entries_value = floor(entries_value) as entries_is_whole,
+        card_balance_value is not null and card_balance_value = floor(card_balance_value)
+            as card_balance_is_whole
+    from parsed
+),
+
+flagged as (
+    select
+        typed.*,
+        -- a balance the client can spend; membership and coupon balances are not read
+        -- from the file, so they do not make an e-mail mandatory
+        (
+            coalesce(entries_value, 0) > 0 and not entries_negative
+            or coalesce(credits_value, 0) > 0 and not credits_negative
+            or coalesce(card_balance_value, 0) > 0 and not card_balance_negative
+               and coalesce(card_type, '') not in ('membership', 'coupon')
+        ) as has_positive_balance,
+        login_id is not null as has_login
+    from typed
+),
+
+final as (
+    select
+        flagged.*,
+        case when email_is_valid then email_lower end as email,
+        coalesce(consent_parsed, false) as newsletter_consent,
+        lower(login_id) as login_key,
+        lower(full_name) as name_key,
+        extra.extra as extra_cells
+    from flagged
+    left join {{ ref('int_client_rows__extra') }} as extra using (row_number)
+)
+
+select * from final

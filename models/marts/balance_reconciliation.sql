@@ -1,0 +1,54 @@
+-- Per balance kind: what the kept source rows hold, computed straight from the parsed
+-- rows, against what marts.balances would load. The gate requires them to be equal.
+with
+
+run as (
+    select * from {{ ref('stg_raw__runs') }}
+),
+
+rows as (
+    select * from {{ ref('client_rows') }}
+    where run_id = (select run_id from run) and status in ('valid', 'merged')
+),
+
+loaded as (
+    select kind, sum(amount) as loaded_total, count(*) as loaded_rows
+    from {{ ref('balances') }}
+    where run_id = (select run_id from run)
+    group by kind
+),
+
+card as (
+    select distinct template, type, first_visit_reward
+    from {{ ref('stg_raw__card_templates') }}
+    where template = (select card_template from run)
+),
+
+source as (
+    select 'entries' as kind, sum(coalesce(entries, 0)) as source_total from rows
+    union all
+    select 'credits', sum(coalesce(credits, 0)) from rows
+    union all
+    select
+        case type when 'stamp' then 'stamps' when 'discount' then 'discount_spend'
+                  when 'multipass' then 'visits' else type end,
+        case type
+            when 'membership' then 0
+            when 'coupon' then first_visit_reward * (select count(distinct client_key) from rows)
+            else (select sum(coalesce(card_balance, 0)) from rows)
+        end
+    from card
+),
+
+final as (
+    select
+        (select run_id from run) as run_id,
+        source.kind,
+        cast(coalesce(source.source_total, 0) as decimal(20, 4)) as source_total,
+        cast(coalesce(loaded.loaded_total, 0) as decimal(20, 4)) as loaded_total,
+        coalesce(loaded.loaded_rows, 0) as loaded_rows
+    from source
+    left join loaded using (kind)
+)
+
+select * from final

@@ -1,0 +1,87 @@
+-- The clients to load, one per client_key: the first row's values, gaps filled from the
+-- client's later (merged) rows, tags united.
+with
+
+rows as (
+    select * from {{ ref('int_client_rows__resolved') }}
+    where status in ('valid', 'merged')
+),
+
+run as (
+    select * from {{ ref('stg_raw__runs') }}
+),
+
+balances as (
+    select client_key, bool_or(amount > 0) as has_balance
+    from {{ ref('int_client_balances') }}
+    group by client_key
+),
+
+aggregated as (
+    select
+        client_key,
+        {%- for column in ["full_name", "first_name", "last_name", "salutation", "email", "phone",
+                           "phone_raw", "postal_code", "birth_date", "login_id", "password_hash",
+                           "external_id", "extra_cells", "birth_date_raw"] %}
+        arg_min({{ column }}, row_number) filter (where {{ column }} is not null) as {{ column }},
+        {%- endfor %}
+        arg_min(newsletter_consent, row_number) as newsletter_consent,
+        bool_or(birth_date is null and birth_date_raw is not null) as has_bad_birth_date,
+        list_sort(list_distinct(flatten(list(tags)))) as tags,
+        list(row_number order by row_number) as source_rows
+    from rows
+    group by client_key
+),
+
+keyed as (
+    select
+        aggregated.*,
+        case
+            when email is not null then 'email:' || email
+            when external_id is not null then 'external_id:' || external_id
+            else 'name:' || lower(full_name) || '|' || coalesce(phone, phone_raw, '')
+                || '|' || coalesce(birth_date::varchar, '')
+        end as base_match_key
+    from aggregated
+),
+
+final as (
+    select
+        -- ids
+        (select run_id from run) as run_id,
+        keyed.client_key,
+        -- two clients without e-mail or id that look the same are told apart by order
+        case when row_number() over (partition by base_match_key order by keyed.client_key) = 1
+             then base_match_key
+             else base_match_key || '#' || row_number() over (partition by base_match_key order by keyed.client_key)
+        end as match_key,
+        external_id,
+        -- text
+        full_name,
+        first_name,
+        last_name,
+        salutation,
+        email,
+        phone,
+        phone_raw,
+        postal_code,
+        birth_date,
+        newsletter_consent,
+        -- login
+        login_id,
+        password_hash,
+        login_id is not null and (select require_password_change from run) as must_change_password,
+        -- json
+        to_json(tags)::varchar as tags,
+        case
+            when has_bad_birth_date
+                then json_merge_patch(coalesce(extra_cells, '{}'), json_object('birth_date', birth_date_raw))::varchar
+            else coalesce(extra_cells, '{}')::varchar
+        end as extra,
+        source_rows,
+        coalesce(balances.has_balance, false) as has_balance
+    from keyed
+    left join balances using (client_key)
+)
+
+select * from final
