@@ -1,0 +1,179 @@
+"""`ferry`: the command line (CONTRACT §1 and §8). Parses arguments, calls plain functions,
+maps Ferry's errors to exit codes, and prints either a readable summary or pure JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.errors import FerryError, InputError
+from flows.options import DATE_ORDERS, INVITE_MODES, SOURCES, RunOptions, default_home, default_target
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Move a business's clients, balances and invitations into a new booking system.")
+runs_app = typer.Typer(help="The run history.", invoke_without_command=True)
+app.add_typer(runs_app, name="runs")
+err = Console(stderr=True)
+out = Console()
+
+
+def fail(exc: FerryError) -> None:
+    err.print(f"[bold red]ferry:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _choice(value: str, allowed, option: str) -> str:
+    if value not in allowed:
+        raise InputError(f"{option} must be one of {', '.join(allowed)}, got '{value}'")
+    return value
+
+
+@app.command()
+def migrate(
+    file: Path = typer.Argument(..., help="The client export: CSV/TSV/text, .xlsx or .xls."),
+    tenant: str = typer.Option(..., "--tenant", help="The business the clients belong to."),
+    source: str = typer.Option("auto", "--source", help="auto, zenamu, etermin, loyalty, generic."),
+    columns: Optional[str] = typer.Option(None, "--columns", help="Canonical field per column, for a file without header row."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML mapping of headers (or order) to fields."),
+    delimiter: Optional[str] = typer.Option(None, "--delimiter"),
+    encoding: Optional[str] = typer.Option(None, "--encoding"),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="Sheet name or 0-based index."),
+    date_order: str = typer.Option("dmy", "--date-order", help="dmy or mdy for dates like 03/04/1980."),
+    country: Optional[str] = typer.Option(None, "--country", help="Default region for phones without +."),
+    invites: str = typer.Option("all", "--invites", help="all, balances or none."),
+    tag: List[str] = typer.Option([], "--tag", help="Tag every imported client (repeatable)."),
+    replace_existing: bool = typer.Option(False, "--replace-existing"),
+    require_password_change: bool = typer.Option(False, "--require-password-change"),
+    card_template: Optional[str] = typer.Option(None, "--card-template"),
+    card_templates: Optional[Path] = typer.Option(None, "--card-templates"),
+    max_reject_rate: float = typer.Option(0.0, "--max-reject-rate"),
+    dry_run: bool = typer.Option(False, "--dry-run"),
+    target: Optional[str] = typer.Option(None, "--target", help="sqlite:///path or postgresql://…"),
+    home: Optional[Path] = typer.Option(None, "--home", help="Warehouse, run reports, state."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run summary as the only output."),
+) -> None:
+    """Migrate one client export into the target booking database."""
+    try:
+        opts = RunOptions(
+            file=file, tenant=tenant, source=_choice(source, SOURCES, "--source"),
+            columns=tuple(c.strip() for c in columns.split(",")) if columns is not None else None,
+            mapping=mapping, delimiter=_delimiter(delimiter), encoding=encoding, sheet=sheet,
+            date_order=_choice(date_order, DATE_ORDERS, "--date-order"),
+            country=(country or os.environ.get("FERRY_DEFAULT_COUNTRY") or "CZ").upper(),
+            invites=_choice(invites, INVITE_MODES, "--invites"), tags=tuple(tag),
+            replace_existing=replace_existing, require_password_change=require_password_change,
+            card_template=card_template, card_templates=card_templates,
+            max_reject_rate=max_reject_rate, dry_run=dry_run, target=target,
+            home=home or default_home(),
+        )
+        outcome = run_migration(opts)
+    except FerryError as exc:
+        fail(exc)
+    if as_json:
+        sys.stdout.write(json.dumps(outcome.summary, ensure_ascii=False) + "\n")
+    else:
+        print_summary(outcome.summary)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _delimiter(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    value = named.get(value.lower(), value)
+    if len(value) != 1:
+        raise InputError(f"--delimiter must be one character (or tab), got '{value}'")
+    return value
+
+
+def run_migration(opts: RunOptions):
+    """Run as a Prefect flow when a Prefect API is configured, else the same body directly."""
+    if os.environ.get("PREFECT_API_URL") or os.environ.get("FERRY_ORCHESTRATOR") == "prefect":
+        from flows.migrate import migrate_clients
+
+        return migrate_clients(opts)
+    from flows.migrate import migrate as migrate_body
+
+    return migrate_body(opts)
+
+
+def print_summary(summary: dict) -> None:
+    status = summary["status"]
+    colour = {"loaded": "green", "dry_run": "green", "blocked": "red"}.get(status, "red")
+    rows = summary["rows"]
+    out.print(f"[bold {colour}]{status}[/]  tenant [bold]{summary['tenant']}[/]  run {summary['run_id']}", highlight=False)
+    out.print(f"file {summary['source']['file']} ({summary['source']['format']}, {summary['source']['encoding']}, "
+              f"delimiter {summary['source']['delimiter']!r}, system {summary['source']['system']})", highlight=False)
+    table = Table(show_header=True, header_style="bold")
+    for key in ("read", "valid", "rejected", "merged", "duplicate", "loaded"):
+        table.add_column(key, justify="right")
+    table.add_row(*(str(rows[k]) for k in ("read", "valid", "rejected", "merged", "duplicate", "loaded")))
+    out.print(table)
+    c = summary["clients"]
+    out.print(f"clients new {c['new']}, updated {c['updated']}, unchanged {c['unchanged']}; "
+              f"invitations queued {summary['invites_queued']}", highlight=False)
+    out.print("balances: " + ", ".join(f"{k} {v}" for k, v in summary["balances"].items()), highlight=False)
+    issues = {k: v for k, v in summary["issue_counts"].items() if v}
+    if issues:
+        out.print("issues: " + ", ".join(f"{k} {v}" for k, v in issues.items()), highlight=False)
+    failed = [c["name"] for c in summary["gate"]["checks"] if not c["passed"]]
+    if failed:
+        out.print(f"[red]gate blocked the load:[/] {', '.join(failed)}", highlight=False)
+    if summary.get("error"):
+        out.print(f"[red]target failed:[/] {summary['error']}", highlight=False)
+    if summary["unmapped_columns"]:
+        out.print("kept in extra (unmapped): " + ", ".join(summary["unmapped_columns"]), highlight=False)
+    out.print(f"report:  {summary['paths']['report']}", highlight=False, soft_wrap=True)
+    out.print(f"rejects: {summary['paths']['rejects']}", highlight=False, soft_wrap=True)
+
+
+@runs_app.callback()
+def runs(ctx: typer.Context, tenant: Optional[str] = typer.Option(None, "--tenant"),
+         home: Optional[Path] = typer.Option(None, "--home"), as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the runs (newest first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from flows.history import list_runs
+
+    items = list_runs(home or default_home(), tenant)
+    if as_json:
+        sys.stdout.write(json.dumps(items, ensure_ascii=False) + "\n")
+        return
+    table = Table(show_header=True, header_style="bold")
+    for col in ("run id", "started", "tenant", "file", "status", "read", "loaded", "rejected"):
+        table.add_column(col)
+    for r in items:
+        table.add_row(r["run_id"], r.get("started_at") or "", r["tenant"], r["file"], r["status"],
+                      str(r["rows"]["read"]), str(r["rows"]["loaded"]), str(r["rows"]["rejected"]))
+    out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, home: Optional[Path] = typer.Option(None, "--home"),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """One run's summary and paths."""
+    from flows.history import load_run_summary
+
+    try:
+        summary = load_run_summary(home or default_home(), run_id)
+    except FerryError as exc:
+        fail(exc)
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+    else:
+        print_summary(summary)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

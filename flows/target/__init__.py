@@ -1,0 +1,1 @@
+"""The target booking database."""
