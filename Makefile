@@ -18,7 +18,7 @@ venv: $(BIN)/ferry
 
 demo: venv
 	rm -rf .ferry
-	$(BIN)/ferry migrate examples/studio_clients.csv --tenant demo-studio --home .ferry
+	$(BIN)/ferry migrate examples/studio_clients.csv --tenant demo-studio --home .ferry --max-reject-rate 0.1
 
 test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests

@@ -171,6 +171,63 @@ def runs_show(run_id: str, home: Optional[Path] = typer.Option(None, "--home"),
         print_summary(summary)
 
 
+@app.command()
+def template(
+    kind: str = typer.Argument(..., help="zenamu, etermin, etermin-logins or a card type (stamp, gift, …)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: <kind>.<format>)."),
+    fmt: str = typer.Option("csv", "--format", help="csv or xlsx."),
+    language: str = typer.Option("en", "--language", help="en, de, fr, es or cs."),
+) -> None:
+    """Write an empty import template (headers + one example row)."""
+    from flows.templates import write_template
+
+    try:
+        path = write_template(kind, output or Path(f"{kind}.{fmt}"), fmt, language)
+    except FerryError as exc:
+        fail(exc)
+    out.print(f"template written: {path}", highlight=False)
+
+
+@app.command("export-contacts")
+def export_contacts_cmd(
+    tenant: str = typer.Option(..., "--tenant"),
+    output: Path = typer.Option(..., "-o", "--output"),
+    consented_only: bool = typer.Option(False, "--consented-only"),
+    target: Optional[str] = typer.Option(None, "--target"),
+    home: Optional[Path] = typer.Option(None, "--home"),
+) -> None:
+    """The tenant's clients for an e-mail marketing tool (formula-safe CSV)."""
+    from flows.contacts import export_contacts
+
+    url = target or default_target(home or default_home())
+    try:
+        count = export_contacts(url, tenant, output, consented_only=consented_only)
+    except FerryError as exc:
+        fail(exc)
+    out.print(f"{count} contacts written to {output}", highlight=False)
+
+
+@app.command()
+def undo(
+    run_id: str,
+    target: Optional[str] = typer.Option(None, "--target"),
+    home: Optional[Path] = typer.Option(None, "--home"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Reverse a loaded run in the target, in one transaction."""
+    from flows.undo import undo_run
+
+    url = target or default_target(home or default_home())
+    try:
+        result = undo_run(url, run_id)
+    except FerryError as exc:
+        fail(exc)
+    if as_json:
+        sys.stdout.write(json.dumps(result, default=str) + "\n")
+    else:
+        out.print(f"run {run_id} undone: " + ", ".join(f"{k} {v}" for k, v in result.items()), highlight=False)
+
+
 def main() -> None:
     app()
 

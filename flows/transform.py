@@ -20,7 +20,8 @@ class TransformError(FerryError):
 
 
 def dbt_args(command: str, home: Path, *extra: str) -> list[str]:
-    dbt_dir = (home / "dbt").resolve()
+    # FERRY_DBT_DIR lets many homes share one parse (the test suite does)
+    dbt_dir = Path(os.environ.get("FERRY_DBT_DIR") or home / "dbt").resolve()
     return [
         command,
         "--project-dir", str(PROJECT_DIR),

@@ -1,0 +1,4 @@
+{# Generic test: no value of the column is below zero. #}
+{% test not_negative(model, column_name) %}
+select * from {{ model }} where {{ column_name }} < 0
+{% endtest %}
