@@ -65,6 +65,7 @@ def prepare(opts: RunOptions, run_id: str, landed, snapshot) -> None:
     templates = templates_for_run(opts.card_template, opts.card_templates)
     con = duckdb.connect(str(opts.warehouse))
     try:
+        report_step.ensure_run_results(con)
         write_card_templates(con, run_id, templates)
         write_target_snapshot(con, run_id, snapshot.logins, snapshot.account_emails)
     finally:
@@ -140,6 +141,7 @@ def write_reports(opts, run_id, run_dir, started_at, landed, checked, loaded, st
     )
     report_step.write_rejects(paths["rejects"], facts.issues)
     report_step.write_summary(paths["summary"], summary)
+    report_step.record_result(opts.warehouse, summary)
     from flows.report_html import render
 
     html = render(

@@ -114,5 +114,25 @@ def build_summary(*, run_id, opts, land, facts: RunFacts, gate, status, load, pa
     }
 
 
+def ensure_run_results(con) -> None:
+    con.execute(
+        "create table if not exists raw.run_results (run_id varchar, tenant varchar, status varchar, "
+        "finished_at timestamp, summary json)"
+    )
+
+
+def record_result(warehouse: Path, summary: dict) -> None:
+    """Append how the run ended to raw.run_results, for the analyst views and history."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        ensure_run_results(con)
+        con.execute(
+            "insert into raw.run_results values (?, ?, ?, now(), ?)",
+            [summary["run_id"], summary["tenant"], summary["status"], json.dumps(summary, ensure_ascii=False)],
+        )
+    finally:
+        con.close()
+
+
 def write_summary(path: Path, summary: dict) -> None:
     path.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
