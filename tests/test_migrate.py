@@ -18,7 +18,7 @@ Anna Doe,anna.doe@example.com,,150,,
 
 # the French help page's sample: spaces after the commas, a phone with a space
 ZENAMU_FR = """name and surname, email, entries, credits, phone, consent
-John Doe,john.doe@example.com, 0, 1000, +420 123456789, yes
+John Doe,john.doe@example.com, 0, 1000, +420 603123456, yes
 Jane Doe,jane.doe@example.com,,,,
 Anna Doe,anna.doe@example.com,,150,,
 """
@@ -46,8 +46,11 @@ def test_zenamu_example_loads_clients_balances_and_invites(migrate, write_csv, h
     assert clients == [
         ("Anna Doe", "anna.doe@example.com", None, 0, "unregistered", "studio"),
         ("Jane Doe", "jane.doe@example.com", None, 0, "unregistered", "studio"),
-        ("John Doe", "john.doe@example.com", "+420123456789", 1, "unregistered", "studio"),
+        # +420 123 456 789 is not a valid Czech number (they start with 2-9): phone_invalid
+        ("John Doe", "john.doe@example.com", None, 1, "unregistered", "studio"),
     ]
+    assert run.codes() == {"phone_invalid": 1}
+    assert sqlite_rows(home, "select phone_raw from clients where email = 'john.doe@example.com'") == [("+420123456789",)]
     credits = sqlite_rows(home, "select c.email, b.amount from balances b join clients c on c.id = b.client_id "
                                 "where b.kind = 'credits' and b.amount > 0 order by c.email")
     assert [(e, float(a)) for e, a in credits] == [("anna.doe@example.com", 150.0), ("john.doe@example.com", 1000.0)]
@@ -59,7 +62,7 @@ def test_french_sample_with_spaces_after_commas(migrate, write_csv, home):
     assert run.exit_code == 0, run.stderr
     assert run.summary["rows"]["valid"] == 3
     assert run.summary["balances"]["credits"] == 1150
-    assert sqlite_rows(home, "select phone from clients where email = 'john.doe@example.com'") == [("+420123456789",)]
+    assert sqlite_rows(home, "select phone from clients where email = 'john.doe@example.com'") == [("+420603123456",)]
 
 
 def test_spanish_headers_map_without_mapping(migrate, write_csv, home):
@@ -90,9 +93,13 @@ def test_max_reject_rate_lets_the_good_rows_through(migrate, write_csv, home):
     run = migrate(write_csv(text), "--max-reject-rate", "0.25")
     assert run.exit_code == 0
     assert run.summary["rows"] == {"read": 4, "valid": 3, "rejected": 1, "merged": 0, "duplicate": 0, "loaded": 3}
-    rejects = run.rejects()
-    assert rejects == [{"row": "5", "column": "email", "value": "bad@", "severity": "error",
-                        "code": "email_invalid", "message": rejects[0]["message"]}]
+    errors = [r for r in run.rejects() if r["severity"] == "error"]
+    assert errors == [{"row": "5", "column": "email", "value": "bad@", "severity": "error",
+                       "code": "email_invalid", "message": errors[0]["message"]}]
+    assert "bad@" in errors[0]["message"]
+    # the phone warning's value starts with '+', so a spreadsheet must not run it
+    phone = [r for r in run.rejects() if r["code"] == "phone_invalid"]
+    assert phone[0]["value"] == "'+420123456789"
     assert sqlite_rows(home, "select count(*) from clients") == [(3,)]
 
 
