@@ -2,7 +2,7 @@
 
 import great_expectations as gx
 
-EMAIL_REGEX = r"^[^@\s]+@([^@\s.]+\.)+[^@\s.0-9]{2,}$"
+EMAIL_REGEX = r"^[^@\s]+@(?:[^@\s.]+\.)+[^@\s.0-9]{2,}$"
 E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
 
 

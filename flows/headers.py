@@ -151,7 +151,7 @@ class Column:
     """One landed column, as raw.columns records it."""
 
     index: int  # 1-based
-    header: str | None
+    header: str | None  # as written; None for a blank header cell, a header-less file, surplus cells
     field: str | None
     mapped_by: str | None
     is_duplicate: bool = False
@@ -162,7 +162,7 @@ class Column:
 
     @property
     def label(self) -> str:
-        return self.header if self.header else f"column {self.index}"
+        return self.header if self.header else f"column_{self.index}"
 
 
 def map_headers(headers: list[str], mapping: Mapping | None, dictionary: Dictionary) -> list[Column]:
@@ -178,7 +178,7 @@ def map_headers(headers: list[str], mapping: Mapping | None, dictionary: Diction
             field, by = alias.field, "dictionary"
         else:
             field, by = None, None
-        columns.append(Column(i, h, field, by))
+        columns.append(Column(i, h if h.strip() else None, field, by))
     return mark_duplicates(columns)
 
 

@@ -36,7 +36,8 @@ def hash_passwords(values: Iterable[str]) -> dict[str, str]:
     Distinct values share one hash, so a business that gave every client the same first
     password pays for one hash, not thousands.
     """
-    distinct = sorted({v.strip() for v in values} - {""})
+    distinct = list({v.strip() for v in values} - {""})
+    failure = None
     try:
         if len(distinct) <= PARALLEL_THRESHOLD:
             hashes = _hash_chunk(distinct)
@@ -45,6 +46,8 @@ def hash_passwords(values: Iterable[str]) -> dict[str, str]:
             chunks = [distinct[i : i + step] for i in range(0, len(distinct), step)]
             with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
                 hashes = [h for part in pool.map(_hash_chunk, chunks) for h in part]
-    except Exception as e:  # never let a password ride along in a traceback
-        raise RuntimeError(f"password hashing failed ({type(e).__name__})") from None
+    except Exception as e:
+        failure = type(e).__name__
+    if failure:  # raised out here so the original error (which may quote a password) is not attached
+        raise RuntimeError(f"password hashing failed ({failure})")
     return {"": "", **dict(zip(distinct, hashes))}

@@ -44,7 +44,7 @@ def _normalize_chunk(values: list[str], country: str) -> list[str | None]:
 
 def normalize_phones(values: Iterable[str], country: str) -> dict[str, str | None]:
     """Map each distinct trimmed, non-empty value to its E.164 form (None when invalid)."""
-    distinct = sorted({v.strip() for v in values if v and v.strip()})
+    distinct = list({v.strip() for v in values} - {""})
     if len(distinct) <= PARALLEL_THRESHOLD:
         return dict(zip(distinct, _normalize_chunk(distinct, country)))
     step = -(-len(distinct) // WORKERS)

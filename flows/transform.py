@@ -6,8 +6,11 @@ same arguments and partial parsing stays valid (a changing --vars forces a re-pa
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+
+import duckdb
 
 from flows.errors import FerryError
 from flows.settings import PROJECT_DIR, quiet_environment
@@ -54,14 +57,52 @@ def run_dbt(args: list[str], warehouse: Path):
     return result
 
 
+def project_fingerprint() -> str:
+    """A hash of everything dbt builds from: when it changes, seeds and views are rebuilt."""
+    digest = hashlib.sha256()
+    for folder in ("models", "seeds", "macros"):
+        for path in sorted((PROJECT_DIR / folder).rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(PROJECT_DIR)).encode())
+                digest.update(path.read_bytes())
+    digest.update((PROJECT_DIR / "dbt_project.yml").read_bytes())
+    return digest.hexdigest()
+
+
+def _built_fingerprint(warehouse: Path) -> str | None:
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("create schema if not exists raw")
+        con.execute("create table if not exists raw.dbt_state (fingerprint varchar, built_at timestamp)")
+        row = con.execute("select fingerprint from raw.dbt_state order by built_at desc limit 1").fetchone()
+        return row[0] if row else None
+    finally:
+        con.close()
+
+
+def _record_fingerprint(warehouse: Path, fingerprint: str) -> None:
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("insert into raw.dbt_state values (?, now())", [fingerprint])
+    finally:
+        con.close()
+
+
 def transform(warehouse: Path, home: Path) -> None:
-    """Build seeds and models for the run in raw.current_run (dbt's own tests run in CI)."""
-    result = run_dbt(
-        dbt_args("build", home, "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"),
-        warehouse,
-    )
+    """Build the models for the run in raw.current_run (dbt's own tests run in CI).
+
+    Seeds and views only change with the project, so they are built on the first run of a
+    warehouse (or after an upgrade) and skipped afterwards; tables are rebuilt every run.
+    """
+    fingerprint = project_fingerprint()
+    if _built_fingerprint(warehouse) == fingerprint:
+        extra = ["--select", "config.materialized:table", "config.materialized:incremental"]
+    else:
+        extra = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    result = run_dbt(dbt_args("build", home, *extra), warehouse)
     if not result.success:
         raise TransformError(f"dbt failed: {_first_error(result)}")
+    _record_fingerprint(warehouse, fingerprint)
 
 
 def _first_error(result) -> str:
