@@ -23,6 +23,17 @@ candidates as (
     where row_number not in (select row_number from field_errors)
 ),
 
+login_groups as (
+    -- which rows share each login id (aggregated once per login, not per row)
+    select
+        login_key,
+        count(*) as login_count,
+        string_agg(row_number::varchar, ', ' order by row_number) as login_rows
+    from candidates
+    where login_key is not null
+    group by login_key
+),
+
 grouped as (
     select
         candidates.*,
@@ -31,22 +42,25 @@ grouped as (
             and min(name_key) over (partition by email) <> max(name_key) over (partition by email)
             as is_email_shared,
         -- a login id twice in the file, or already another client's in the target
-        login_key is not null and (
-            count(*) over (partition by login_key) > 1
-            or exists (
-                select 1 from target_logins
-                where target_logins.login_key = candidates.login_key
-                  and target_logins.email_key is distinct from candidates.email
-            )
+        candidates.login_key is not null and (
+            login_groups.login_count > 1
+            or not coalesce(list_contains(taken.emails, candidates.email), true)
         ) as is_login_duplicate,
-        string_agg(row_number::varchar, ', ' order by row_number)
-            over (partition by login_key) as login_rows,
+        login_groups.login_rows,
         md5(to_json(struct_pack(
             full_name, first_name, last_name, salutation, email_lower, phone_raw, postal_code,
             birth_date, birth_date_raw, newsletter_consent, entries_value, credits_value,
             card_balance_value, login_key, password_hash, tags, external_id
         ))) as fingerprint
     from candidates
+    left join login_groups using (login_key)
+    left join (
+        -- the e-mails of the target clients that already hold each login id
+        select login_key, list(distinct email_key) as emails
+        from target_logins
+        group by login_key
+    ) as taken
+        on taken.login_key = candidates.login_key
 ),
 
 kept as (
