@@ -7,7 +7,12 @@
 {% set currency = "(\\p{Sc}|Kč|Kc|zł|zl|Ft|kr|Fr\\.|[A-Za-z]{3})" %}
 -- trim: spaces, tabs, no-break spaces and a stray BOM at both ends; '' becomes NULL
 create or replace macro ferry_trim(x) as
-    nullif(regexp_replace(x, '^[\s\x{00A0}\x{202F}\x{FEFF}]+|[\s\x{00A0}\x{202F}\x{FEFF}]+$', '', 'g'), '');
+    case
+        when x = '' then null
+        when regexp_matches(x, '^[\s\x{00A0}\x{202F}\x{FEFF}]|[\s\x{00A0}\x{202F}\x{FEFF}]$')
+            then nullif(trim(x, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160) || chr(8239) || chr(65279)), '')
+        else x
+    end;
 
 -- trim and collapse inner whitespace (names)
 create or replace macro ferry_collapse(x) as
@@ -15,15 +20,29 @@ create or replace macro ferry_collapse(x) as
 
 -- numbers: group separators (spaces, no-break spaces, apostrophes) and a currency
 -- symbol or 3-letter code before/after are dropped; the sign is kept for checking
+create or replace macro ferry_number_squeezed(x) as
+    replace(replace(replace(replace(replace(ferry_trim(x), ' ', ''), chr(160), ''), chr(8239), ''), chr(39), ''), '’', '');
+
 create or replace macro ferry_number_text(x) as
-    regexp_replace(
-        regexp_replace(
-            regexp_replace(ferry_trim(x), '[\s\x{00A0}\x{202F}''’]', '', 'g'),
-            '^{{ currency }}?([-−+]?){{ currency }}?', '\2'),
-        '([-−]?)(,-|\.-|,—)?{{ currency }}?$', '\1');
+    case
+        when regexp_full_match(ferry_number_squeezed(x), '[-−+]?[0-9.,]*[0-9][-−]?') then ferry_number_squeezed(x)
+        else regexp_replace(
+            regexp_replace(
+                regexp_replace(ferry_number_squeezed(x), '[\s]', '', 'g'),
+                '^{{ currency }}?([-−+]?){{ currency }}?', '\2'),
+            '([-−]?)(,-|\.-|,—)?{{ currency }}?$', '\1')
+    end;
+
+-- on the output of ferry_number_text: is there a minus sign?
+create or replace macro ferry_text_is_negative(t) as
+    starts_with(t, '-') or starts_with(t, '−') or ends_with(t, '-') or ends_with(t, '−');
 
 create or replace macro ferry_is_negative(x) as
-    regexp_matches(ferry_number_text(x), '^[-−]|[-−]$');
+    ferry_text_is_negative(ferry_number_text(x));
+
+-- on the output of ferry_number_text: the sign removed
+create or replace macro ferry_text_unsigned(t) as
+    regexp_replace(t, '^[-−+]|[-−]$', '', 'g');
 
 -- the unsigned digits with '.' as decimal mark, or NULL when it is not a number
 create or replace macro ferry_number_digits(s) as
@@ -44,9 +63,15 @@ create or replace macro ferry_number_digits(s) as
         else s
     end;
 
--- the absolute value of an amount; NULL when blank or not a number
+-- the value of unsigned number text (ferry_text_unsigned); NULL when not a number
+create or replace macro ferry_number_value(u) as
+    try_cast(ferry_number_digits(u) as decimal(20, 4));
+
+-- the absolute value of an amount; NULL when blank or not a number. Plain digits, the
+-- common case, skip the separator rules.
 create or replace macro ferry_parse_number(x) as
-    try_cast(ferry_number_digits(regexp_replace(ferry_number_text(x), '^[-−+]|[-−]$', '', 'g')) as decimal(20, 4));
+    case when regexp_full_match(x, '[0-9]{1,15}') then cast(x as decimal(20, 4))
+         else ferry_number_value(ferry_text_unsigned(ferry_number_text(x))) end;
 
 -- dates: ISO, day-first (or month-first with date_order 'mdy'), Excel serial numbers;
 -- a date in the future or before 1900 is not a birth date
@@ -63,9 +88,12 @@ create or replace macro ferry_parse_date_any(x, date_order) as
         end
     )::date;
 
+-- a birth date is after 1900 and not in the future
+create or replace macro ferry_birth_date(d) as
+    case when d between date '1900-01-01' and current_date then d end;
+
 create or replace macro ferry_parse_date(x, date_order) as
-    case when ferry_parse_date_any(ferry_trim(x), date_order) between date '1900-01-01' and current_date
-         then ferry_parse_date_any(ferry_trim(x), date_order) end;
+    ferry_birth_date(ferry_parse_date_any(ferry_trim(x), date_order));
 
 -- e-mail syntax: local@domain.tld, no spaces
 create or replace macro ferry_email_is_valid(x) as

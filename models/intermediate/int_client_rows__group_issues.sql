@@ -2,7 +2,9 @@
 with
 
 rows as (
-    select * from {{ ref('int_client_rows__resolved') }}
+    select parsed.*, resolved.* exclude (row_number)
+    from {{ ref('int_client_rows__parsed') }} as parsed
+    inner join {{ ref('int_client_rows__resolved') }} as resolved using (row_number)
 ),
 
 labels as (

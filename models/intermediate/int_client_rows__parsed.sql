@@ -65,9 +65,21 @@ names as (
     from trimmed
 ),
 
-parsed as (
+number_texts as (
+    -- each amount's text with separators and currency removed, computed once
     select
         names.*,
+        {%- for field in ["entries", "credits", "card_balance"] %}
+        case when not regexp_full_match({{ field }}_raw, '[0-9]{1,15}')
+             then ferry_number_text({{ field }}_raw) end as {{ field }}_text,
+        {%- endfor %}
+        ferry_parse_date_any(birth_date_raw, (select date_order from run)) as birth_date_any
+    from names
+),
+
+parsed as (
+    select
+        number_texts.*,
         -- e-mail
         lower(email_raw) as email_lower,
         ferry_email_is_valid(lower(email_raw)) as email_is_valid,
@@ -76,14 +88,13 @@ parsed as (
         -- consent
         consent_values.consent as consent_parsed,
         -- birth date
-        ferry_parse_date(birth_date_raw, (select date_order from run)) as birth_date,
-        -- amounts
-        ferry_parse_number(entries_raw) as entries_value,
-        ferry_is_negative(entries_raw) as entries_negative,
-        ferry_parse_number(credits_raw) as credits_value,
-        ferry_is_negative(credits_raw) as credits_negative,
-        ferry_parse_number(card_balance_raw) as card_balance_value,
-        ferry_is_negative(card_balance_raw) as card_balance_negative,
+        ferry_birth_date(birth_date_any) as birth_date,
+        -- amounts: plain digits directly, anything else through the separator rules
+        {%- for field in ["entries", "credits", "card_balance"] %}
+        case when {{ field }}_text is null then cast({{ field }}_raw as decimal(20, 4))
+             else ferry_number_value(ferry_text_unsigned({{ field }}_text)) end as {{ field }}_value,
+        coalesce(ferry_text_is_negative({{ field }}_text), false) as {{ field }}_negative,
+        {%- endfor %}
         -- tags: the file's (split on , ; |) and the run's --tag values
         list_sort(list_distinct(list_concat(
             coalesce(list_filter(
@@ -91,11 +102,11 @@ parsed as (
                 lambda t: t is not null), []::varchar[]),
             (select run_tags from run)
         ))) as tags
-    from names
+    from number_texts
     left join {{ ref('stg_raw__phone_numbers') }} as phone_numbers
-        on phone_numbers.phone_raw = names.phone_raw
+        on phone_numbers.phone_raw = number_texts.phone_raw
     left join consent_values
-        on consent_values.value = lower(names.consent_raw)
+        on consent_values.value = lower(number_texts.consent_raw)
 ),
 
 typed as (
