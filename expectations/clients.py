@@ -18,7 +18,7 @@ def build_suite() -> gx.ExpectationSuite:
         gx.expectations.ExpectColumnValuesToBeUnique(column="login_key", meta={"check": "clients.login_unique"}),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="newsletter_consent", meta={"check": "clients.consent_present"}),
         # a client holding a balance must be able to claim it
-        gx.expectations.ExpectColumnValuesToNotBeNull(column="balance_email", meta={"check": "clients.balance_has_email"}),
+        gx.expectations.ExpectColumnValuesToNotBeInSet(column="balance_email", value_set=[""], meta={"check": "clients.balance_has_email"}),
     ):
         suite.add_expectation(expectation)
     return suite

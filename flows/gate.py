@@ -26,27 +26,34 @@ class GateResult:
     data_docs: Path | None = None
 
 
+# the columns each suite checks: reading only these keeps a 1M-client gate fast
+GATED_COLUMNS = {
+    "run_summary": "*",
+    "balance_reconciliation": "kind, cast(source_total as double) as source_total, "
+                              "cast(loaded_total as double) as loaded_total",
+    "clients": "client_key, match_key, full_name, email, phone, lower(login_id) as login_key, "
+               "newsletter_consent, case when has_balance then coalesce(email, '') else '-' end as balance_email",
+    "balances": "client_key, kind, coalesce(card_template, '') as card_template_key, "
+                "cast(amount as double) as amount",
+}
+
+
 def read_marts(warehouse: Path, run_id: str) -> dict:
-    """The gated marts of one run as DataFrames, with the derived columns the suites check."""
+    """The gated marts of one run as DataFrames, with the derived columns the suites check.
+
+    `balance_email` is the e-mail of a client holding a balance ('' when it has none, so
+    the check fails) and '-' for clients without a balance, who need no e-mail.
+    """
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        frames = {
-            name: con.execute(f"select * from marts.{name} where run_id = ?", [run_id]).df()
+        return {
+            name: con.execute(
+                f"select {GATED_COLUMNS[name]} from marts.{name} where run_id = ?", [run_id]
+            ).df()
             for name in GATED_TABLES
         }
     finally:
         con.close()
-    clients = frames["clients"]
-    clients["login_key"] = clients["login_id"].str.lower()
-    # only a client holding a balance must have an e-mail; others get a placeholder
-    clients["balance_email"] = clients["email"].where(clients["has_balance"].astype(bool), "-")
-    balances = frames["balances"]
-    balances["card_template_key"] = balances["card_template"].fillna("")
-    for name in ("balance_reconciliation", "balances"):
-        for column in ("amount", "source_total", "loaded_total"):
-            if column in frames[name]:
-                frames[name][column] = frames[name][column].astype(float)
-    return frames
 
 
 def build_suites(max_reject_rate: float) -> dict:
