@@ -96,7 +96,8 @@ def transform(warehouse: Path, home: Path) -> None:
     """
     fingerprint = project_fingerprint()
     if _built_fingerprint(warehouse) == fingerprint:
-        extra = ["--select", "config.materialized:table", "config.materialized:incremental"]
+        extra = ["--select", "config.materialized:table", "config.materialized:incremental",
+                 "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     else:
         extra = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     result = run_dbt(dbt_args("build", home, *extra), warehouse)
