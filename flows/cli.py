@@ -172,6 +172,18 @@ def runs_show(run_id: str, home: Optional[Path] = typer.Option(None, "--home"),
 
 
 @app.command()
+def docs(home: Optional[Path] = typer.Option(None, "--home")) -> None:
+    """Write the warehouse's dbt documentation (models, columns, lineage) next to it."""
+    from flows.transform import generate_docs
+
+    home = home or default_home()
+    if not (home / "warehouse.duckdb").exists():
+        fail(InputError(f"no warehouse in {home}: run `ferry migrate` first"))
+    path = generate_docs(home / "warehouse.duckdb", home)
+    out.print(f"warehouse documentation: {path}", highlight=False)
+
+
+@app.command()
 def template(
     kind: str = typer.Argument(..., help="zenamu, etermin, etermin-logins or a card type (stamp, gift, …)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: <kind>.<format>)."),

@@ -113,3 +113,15 @@ def _first_error(result) -> str:
         if str(getattr(node, "status", "")) in ("error", "fail"):
             return f"{node.node.name}: {node.message}"
     return "unknown error (see the dbt log in <home>/dbt/logs)"
+
+
+def generate_docs(warehouse: Path, home: Path) -> Path:
+    """`dbt docs generate --static` next to the warehouse: one HTML file that opens offline."""
+    out = (Path(home) / "dbt-docs").resolve()
+    args = dbt_args("docs", home, "--static")
+    args.insert(1, "generate")
+    args[args.index("--target-path") + 1] = str(out)
+    result = run_dbt(args, warehouse)
+    if not result.success:
+        raise TransformError(f"dbt docs generate failed: {_first_error(result)}")
+    return out / "static_index.html"
