@@ -1,1 +1,31 @@
-"""The target booking database."""
+"""The target booking database: its schema and everything that writes it.
+
+Modules: db (URL, connections, schema + schema_version, tenant lock, errors), stage (bulk
+copy of a run's marts into temp tables), plan (matching and decisions, read-only), write
+(the load's writes, change log, control totals). Public entry points live in
+flows/load.py, flows/undo.py and flows/contacts.py.
+
+Rules where the contract leaves a choice (CONTRACT §6):
+- Matching: a file client matches the tenant's client with the same lower(email) when it
+  has an e-mail, else the one with the same match_key (the lowest id if the target holds
+  duplicates). Matched clients get every field from the file (tags too: set, not merged,
+  so a corrected file can remove a tag); "updated" when a field, a migrated balance or the
+  registration changes, else "unchanged".
+- Logins: a file never clears a login. The target's password hash is authoritative once
+  set: a file sets it (and must_change_password) only for a client without one or when
+  the login id changes — salted hashes of one password never compare equal, and the
+  person may have changed it in the app.
+- Balances are set to the file's sum, never added. A kind the file does not carry is left
+  alone. Zero amounts are stored (a corrected file can set a balance back to 0).
+- Invitations: "no second invitation" counts every invitation not withdrawn, so a rerun
+  queues nothing even after the app has moved the first one on from 'pending'.
+- A new client whose e-mail already has an app account stays unregistered (the trigger
+  only acts when an account is inserted); only a login import links to an account.
+- tags and extra are JSON text on both SQLite and PostgreSQL (CHECKed to be a JSON array /
+  object), so every reader gets the same string.
+- Concurrency: PostgreSQL takes pg_advisory_xact_lock per tenant; SQLite takes the whole
+  database's write lock (BEGIN IMMEDIATE). A second migration waits FERRY_LOCK_TIMEOUT
+  seconds (default 600), then fails with exit 3.
+- Undo: see flows/undo.py (latest run of a tenant first; refuses when a client registered
+  since).
+"""

@@ -1,0 +1,118 @@
+"""Load: one run's marts into the target booking database, in one transaction (CONTRACT §6).
+
+    stage (bulk copy into temp tables) -> plan (match, compare, decide; reads only)
+    -> write (before-images to change_log, then set-based INSERT/UPDATE)
+    -> control totals re-read from the target -> commit
+
+A dry run stages and plans exactly the same way in a transaction that cannot write the
+target (or against an empty in-memory schema when the target does not exist yet), so its
+counts are the load's. Matching, password and tag rules: see flows/target/plan.py and
+flows/target/__init__.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+
+from flows.errors import TargetError
+from flows.options import RunOptions
+from flows.target.db import (
+    dialect_of, ensure_schema, memory_target, parse_target, read_transaction, seal_read_only,
+    transaction,
+)
+from flows.target.plan import PlanCounts, create_plan_tables, make_plan
+from flows.target.stage import stage_run
+from flows.target.write import apply_plan, control_totals, record_run, remove_tenant_clients
+
+
+@dataclass
+class TargetSnapshot:
+    logins: list[tuple[str, str | None]]  # (lower(login_id), lower(email)) of the tenant's clients with a login
+    account_emails: list[str]  # lower(email) of every account, any tenant
+
+
+def read_target_snapshot(target_url: str, tenant: str) -> TargetSnapshot:
+    """What the rules need from the target before transform. Read-only: a missing file,
+    database or schema reads as empty and nothing is created."""
+    target = parse_target(target_url)
+    with read_transaction(target, "reading the target") as conn:
+        if conn is None:
+            return TargetSnapshot(logins=[], account_emails=[])
+        logins = conn.execute(
+            text("SELECT lower(login_id), lower(email) FROM clients "
+                 "WHERE tenant = :tenant AND login_id IS NOT NULL ORDER BY id"),
+            {"tenant": tenant},
+        ).all()
+        emails = conn.execute(text("SELECT DISTINCT lower(email) FROM accounts")).scalars().all()
+    return TargetSnapshot(logins=[(a, b) for a, b in logins], account_emails=sorted(emails))
+
+
+@dataclass
+class LoadResult:
+    clients_new: int
+    clients_updated: int
+    clients_unchanged: int
+    invites_queued: int
+    balance_without_invite: int
+    control_totals: dict[str, dict[str, float]]  # kind -> {"source": …, "target": …}
+    accounts_created: int = 0
+    accounts_linked: int = 0
+
+
+def load_run(warehouse: Path, run_id: str, opts: RunOptions, dry_run: bool = False) -> LoadResult:
+    """Write (or, dry_run, only plan) run `run_id` of the warehouse into opts.target_url
+    for opts.tenant. Any target failure: rolled back, TargetError (URL password hidden)."""
+    target = parse_target(opts.target_url)
+    if dry_run:
+        return _dry_run(target, Path(warehouse), run_id, opts)
+    ensure_schema(target)
+    d = dialect_of(target)
+    with transaction(target, "the load", tenant=opts.tenant) as conn:
+        _refuse_loaded_run(conn, run_id)
+        if opts.replace_existing:
+            remove_tenant_clients(conn, d, opts.tenant, run_id)
+        source = stage_run(conn, target, d, Path(warehouse), run_id)
+        create_plan_tables(conn, d)
+        plan = make_plan(conn, d, opts.tenant, opts.invites, assign_ids=True)
+        apply_plan(conn, d, opts.tenant, run_id)
+        totals = control_totals(conn, opts.tenant, run_id, source)
+        record_run(conn, opts.tenant, run_id, opts.replace_existing, asdict(plan))
+    return _result(plan, totals)
+
+
+def _dry_run(target, warehouse: Path, run_id: str, opts: RunOptions) -> LoadResult:
+    with read_transaction(target, "the dry run") as conn:
+        if conn is not None:
+            return _plan_only(conn, target, warehouse, run_id, opts)
+    # no target yet: plan against an empty schema in memory (everything is new)
+    memory = memory_target()
+    with transaction(memory, "the dry run", schema=True) as conn:
+        return _plan_only(conn, memory, warehouse, run_id, opts)
+
+
+def _plan_only(conn, target, warehouse: Path, run_id: str, opts: RunOptions) -> LoadResult:
+    d = dialect_of(target)
+    source = stage_run(conn, target, d, warehouse, run_id)
+    create_plan_tables(conn, d)
+    seal_read_only(conn, target)
+    plan = make_plan(conn, d, opts.tenant, opts.invites, assume_empty=opts.replace_existing)
+    totals = {kind: {"source": float(v), "target": float(v)} for kind, v in sorted(source.items())}
+    return _result(plan, totals)
+
+
+def _refuse_loaded_run(conn, run_id: str) -> None:
+    done = conn.execute(text("SELECT status FROM ferry_runs WHERE run_id = :run"), {"run": run_id}).scalar()
+    if done is not None:
+        raise TargetError(f"run {run_id} was already loaded into this target (status {done}); start a new run")
+
+
+def _result(plan: PlanCounts, totals: dict) -> LoadResult:
+    return LoadResult(
+        clients_new=plan.new, clients_updated=plan.updated, clients_unchanged=plan.unchanged,
+        invites_queued=plan.invites, balance_without_invite=plan.balance_without_invite,
+        control_totals=totals, accounts_created=plan.accounts_created,
+        accounts_linked=plan.accounts_linked,
+    )
