@@ -25,6 +25,7 @@ from flows.headers import (
     default_dictionary,
     find_header_row,
     load_mapping,
+    looks_like_email,
     map_headers,
     map_order,
     parse_field,
@@ -35,7 +36,6 @@ from flows.phones import is_known_region, normalize_phones
 from flows.readers import read_file
 
 HEAD_ROWS = 10
-PREVIEW_CELLS = 3  # few enough that a header-less file's password column stays out of the message
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -140,9 +140,13 @@ def user_mapping(opts: RunOptions) -> tuple[Mapping | None, tuple[str | None, ..
 
 
 def needs_columns(path: Path, first: list[str]) -> InputError:
-    shown = ", ".join(repr(c.strip()[:20]) for c in first[:PREVIEW_CELLS])
+    # No cell is quoted: in a file without headers a password may sit in any column, and
+    # it must not reach an error message (CONTRACT §2). Positions say enough.
+    emails = [i for i, c in enumerate(first, start=1) if looks_like_email(c)]
+    why = (f"column {emails[0]} holds an e-mail address" if emails
+           else f"none of its {sum(1 for c in first if c.strip())} cells is a column header Ferry knows")
     return InputError(
-        f"{path.name}: the first row looks like data, not column headers (it starts {shown}); "
+        f"{path.name}: the first row looks like data, not column headers ({why}); "
         "pass --columns a,b,c (one field per column) or --mapping FILE."
     )
 
@@ -191,11 +195,8 @@ def hash_password_columns(body: pa.Table, columns: list[Column]) -> pa.Table:
         if c.field != "password":
             continue
         name = f"c{c.index}"
-        values = body.column(name)
-        distinct = pc.unique(values)
-        hashes = hash_passwords(distinct.to_pylist())
-        hashed = pa.array([hashes[v.strip()] for v in distinct.to_pylist()], pa.large_string())
-        body = body.set_column(c.index, name, hashed.take(pc.index_in(values, value_set=distinct)))
+        hashed = pa.array(hash_passwords(body.column(name).to_pylist()), pa.large_string())
+        body = body.set_column(c.index, name, hashed)
     return body
 
 

@@ -30,24 +30,29 @@ def _hash_chunk(passwords: list[str]) -> list[str]:
     return [ph.hash(p) for p in passwords]
 
 
-def hash_passwords(values: Iterable[str]) -> dict[str, str]:
-    """Hash each distinct password once (values are trimmed first); '' stays ''.
+def hash_passwords(values: Iterable[str]) -> list[str]:
+    """One argon2id hash per cell, each with its own salt; '' (no password) stays ''.
 
-    Distinct values share one hash, so a business that gave every client the same first
-    password pays for one hash, not thousands.
+    Cells are never de-duplicated: two clients given the same first password get
+    different hashes, so the target does not reveal who shares a password.
     """
-    distinct = list({v.strip() for v in values} - {""})
+    cells = [(v or "").strip() for v in values]
+    todo = [i for i, v in enumerate(cells) if v]
     failure = None
     try:
-        if len(distinct) <= PARALLEL_THRESHOLD:
-            hashes = _hash_chunk(distinct)
+        plain = [cells[i] for i in todo]
+        if len(plain) <= PARALLEL_THRESHOLD:
+            hashes = _hash_chunk(plain)
         else:
-            step = -(-len(distinct) // WORKERS)
-            chunks = [distinct[i : i + step] for i in range(0, len(distinct), step)]
+            step = -(-len(plain) // WORKERS)
+            chunks = [plain[i : i + step] for i in range(0, len(plain), step)]
             with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
                 hashes = [h for part in pool.map(_hash_chunk, chunks) for h in part]
     except Exception as e:
         failure = type(e).__name__
     if failure:  # raised out here so the original error (which may quote a password) is not attached
         raise RuntimeError(f"password hashing failed ({failure})")
-    return {"": "", **dict(zip(distinct, hashes))}
+    out = [""] * len(cells)
+    for i, h in zip(todo, hashes):
+        out[i] = h
+    return out
