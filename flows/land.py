@@ -106,7 +106,7 @@ def land(opts: RunOptions, run_id: str) -> LandResult:
     body, surplus = fit_width(body, header_width)
     columns += [Column(j, None, None, None) for j in range(header_width + 1, body.num_columns)]
     body = hash_password_columns(body, columns)
-    phones = phone_table(body, columns, opts.country)
+    phones = phone_table(body, columns, opts.country, opts.warehouse)
 
     with open(path, "rb") as f:
         sha256 = hashlib.file_digest(f, "sha256").hexdigest()
@@ -200,13 +200,43 @@ def hash_password_columns(body: pa.Table, columns: list[Column]) -> pa.Table:
     return body
 
 
-def phone_table(body: pa.Table, columns: list[Column], country: str) -> pa.Table:
+def phone_table(body: pa.Table, columns: list[Column], country: str, warehouse: Path | None = None) -> pa.Table:
     column = next((c for c in columns if c.field == "phone" and not c.is_duplicate), None)
-    values = pc.unique(pc.utf8_trim_whitespace(body.column(f"c{column.index}"))).to_pylist() if column else []
-    e164 = normalize_phones(values, country)
+    values = pc.unique(pc.utf8_trim_whitespace(body.column(f"c{column.index}"))) if column else pa.array([], pa.string())
+    known = known_phones(warehouse, country, values) if warehouse is not None else {}
+    e164 = {**known, **normalize_phones([v for v in values.to_pylist() if v not in known], country)}
     return pa.table(
         {"phone_raw": pa.array(list(e164), pa.string()), "phone_e164": pa.array(list(e164.values()), pa.string())}
     )
+
+
+def known_phones(warehouse: Path, country: str, values: pa.Array) -> dict[str, str | None]:
+    """Numbers earlier runs with the same --country already normalised.
+
+    A migration is usually run several times (dry run, corrected file, real load); the
+    phone numbers it has seen cost libphonenumber nothing the second time.
+    """
+    if not Path(warehouse).exists() or len(values) == 0:
+        return {}
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        con.register("wanted", pa.table({"phone_raw": values.cast(pa.string())}))
+        rows = con.execute(
+            """SELECT DISTINCT p.phone_raw, p.phone_e164
+               FROM raw.phone_numbers AS p
+               JOIN raw.runs AS r USING (run_id)
+               JOIN wanted AS w ON w.phone_raw = p.phone_raw
+               WHERE upper(json_extract_string(r.options, '$.country')) = ?""",
+            [country.upper()],
+        ).fetchall()
+    except duckdb.Error:  # no raw tables yet
+        return {}
+    finally:
+        con.close()
+    return dict(rows)
 
 
 def write(

@@ -311,3 +311,17 @@ def test_blank_header_cells_are_columns_without_a_header(tmp_path):
     assert query(tmp_path, "SELECT column_index, header, field FROM raw.columns ORDER BY 1") == [
         (1, None, None), (2, "Name", "full_name"), (3, None, None), (4, "Email", "email")]
     assert landed_rows(tmp_path) == [(2, ["1", "Jan", "note", "j@x.cz"])]
+
+
+def test_a_rerun_takes_known_phone_numbers_from_earlier_runs_of_the_same_country(tmp_path):
+    path = write(tmp_path, "name,email,phone\nJan,jan@example.cz,603 123 456\nEva,eva@example.cz,+49 30 1234567\n")
+    land(options(tmp_path, path), "run-1")
+    # plant a marker in run-1's lookup: a second run that re-parsed would not produce it
+    with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb")) as con:
+        con.execute("UPDATE raw.phone_numbers SET phone_e164 = '+420000000001' WHERE phone_raw = '603 123 456'")
+    land(options(tmp_path, path), "run-2")
+    land(options(tmp_path, path, country="SK"), "run-3")
+    found = dict(query(tmp_path, "SELECT run_id, phone_e164 FROM raw.phone_numbers WHERE phone_raw = '603 123 456'"))
+    assert found["run-2"] == "+420000000001"   # reused for the same --country
+    assert found["run-3"] != "+420000000001"   # another default region is parsed afresh
+    assert dict(query(tmp_path, "SELECT run_id, phone_e164 FROM raw.phone_numbers WHERE phone_raw = '+49 30 1234567'"))["run-2"] == "+49301234567"
