@@ -113,17 +113,16 @@ def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, 
         status = "blocked"
 
     t0 = time.perf_counter()
-    summary = write_reports(opts, run_id, run_dir, started_at, landed, checked, loaded, status)
+    summary = write_reports(opts, run_id, run_dir, started_at, landed, checked, loaded, status,
+                            error=None if failure is None else str(failure))
     timings["report"] = round(time.perf_counter() - t0, 3)
     (run_dir / "timings.json").write_text(json.dumps(timings, indent=2))
     if failure is not None:
-        summary["error"] = str(failure)
-        report_step.write_summary(Path(summary["paths"]["summary"]), summary)
         return RunOutcome(summary=summary, exit_code=failure.exit_code)
     return RunOutcome(summary=summary, exit_code=0 if checked.passed else 1)
 
 
-def write_reports(opts, run_id, run_dir, started_at, landed, checked, loaded, status) -> dict:
+def write_reports(opts, run_id, run_dir, started_at, landed, checked, loaded, status, error=None) -> dict:
     facts = report_step.read_facts(opts.warehouse, run_id)
     paths = {
         "report": run_dir / "report.html",
@@ -139,6 +138,9 @@ def write_reports(opts, run_id, run_dir, started_at, landed, checked, loaded, st
         run_id=run_id, opts=opts, land=landed, facts=facts, gate=checked,
         status=status, load=loaded, paths=paths,
     )
+    if error:
+        # a failed load: the summary, run history and report.html all say why
+        summary["error"] = error
     report_step.write_rejects(paths["rejects"], facts.issues)
     report_step.write_summary(paths["summary"], summary)
     report_step.record_result(opts.warehouse, summary)
@@ -148,7 +150,7 @@ def write_reports(opts, run_id, run_dir, started_at, landed, checked, loaded, st
         summary, land=landed, options=opts.as_record(), issues=facts.issues,
         control_totals=getattr(loaded, "control_totals", None) if status == "loaded" else None,
         reconciliation=facts.reconciliation, gate_checks=checked.checks,
-        run_dir=paths["run_dir"], started_at=started_at,
+        run_dir=paths["run_dir"], started_at=started_at, error=error,
     )
     paths["report"].write_text(html, encoding="utf-8")
     return summary

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -126,9 +127,11 @@ def record_result(warehouse: Path, summary: dict) -> None:
     con = duckdb.connect(str(warehouse))
     try:
         ensure_run_results(con)
+        # finished_at is UTC (a naive timestamp column); the analyst views present it as timestamptz
+        finished = datetime.now(timezone.utc).replace(tzinfo=None)
         con.execute(
-            "insert into raw.run_results values (?, ?, ?, now(), ?)",
-            [summary["run_id"], summary["tenant"], summary["status"], json.dumps(summary, ensure_ascii=False)],
+            "insert into raw.run_results values (?, ?, ?, ?, ?)",
+            [summary["run_id"], summary["tenant"], summary["status"], finished, json.dumps(summary, ensure_ascii=False)],
         )
     finally:
         con.close()

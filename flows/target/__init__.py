@@ -1,9 +1,11 @@
 """The target booking database: its schema and everything that writes it.
 
 Modules: db (URL, connections, schema + schema_version, tenant lock, errors), stage (bulk
-copy of a run's marts into temp tables), plan (matching and decisions, read-only), write
-(the load's writes, change log, control totals). Public entry points live in
-flows/load.py, flows/undo.py and flows/contacts.py.
+copy of a run's marts into temp tables: COPY on PostgreSQL, executemany on SQLite), plan
+(matching and decisions into narrow temp tables; reads the target only, so a dry run runs
+it too), write (the load's set-based writes, change log, control totals). Public entry
+points: flows/load.py, flows/undo.py, flows/contacts.py. Schema: schema_sqlite.sql and
+schema_postgres.sql (version 1; upgrades go in db.UPGRADES).
 
 Rules where the contract leaves a choice (CONTRACT §6):
 - Matching: a file client matches the tenant's client with the same lower(email) when it
@@ -28,4 +30,11 @@ Rules where the contract leaves a choice (CONTRACT §6):
   seconds (default 600), then fails with exit 3.
 - Undo: see flows/undo.py (latest run of a tenant first; refuses when a client registered
   since).
+- balances.client_id and invite_queue.client_id have no declared foreign key (checking 2M
+  references cost more than the rest of a 1M-client load); appointments.client_id and the
+  account links keep theirs. Whoever deletes a client deletes its balances too.
+- The claim trigger is statement-level on PostgreSQL (one join for a bulk login import),
+  per row on SQLite; same effect.
+- A SQLite writer killed mid-load leaves a hot journal; the next read (even a dry run)
+  opens read-write once so SQLite rolls it back to the last committed state.
 """

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import quote
 
 from sqlalchemy import Connection, create_engine, event, text
@@ -94,6 +94,12 @@ def memory_target() -> Target:
 
 def _sqlite_engine(target: Target, read_only: bool):
     timeout = lock_timeout()
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+    if read_only and target.path is not None and Path(f"{target.path}-journal").exists():
+        # A writer died mid-transaction (kill -9, power cut) and left a hot journal, which
+        # only a read-write connection can roll back; until then mode=ro fails. Open
+        # read-write but never write: SQLite restores the last committed state itself.
+        read_only = False
 
     def connect():
         if target.path is None:
@@ -115,7 +121,7 @@ def _sqlite_engine(target: Target, read_only: bool):
     def _begin(conn):
         # IMMEDIATE takes the database's write lock now (waiting up to the busy timeout),
         # which is SQLite's tenant lock: a second migration waits here, then proceeds.
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
     return engine
 
@@ -359,7 +365,7 @@ class Dialect:
         pairs = ", ".join(f"'{c}', {alias}.{c}" for c in ("id", *COLUMNS[table]))
         return f"json_object({pairs})"
 
-    def image_source(self, table: str, log: str) -> tuple[str, callable]:
+    def image_source(self, table: str, log: str) -> tuple[str, Callable[[str], str]]:
         """(extra FROM item, column -> expression) to read a before-image in `log`.before."""
         if self.name == "postgresql":
             return f", json_populate_record(CAST(NULL AS {table}), CAST({log}.before AS json)) AS img", (

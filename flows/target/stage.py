@@ -76,16 +76,16 @@ def stage_run(conn: Connection, target: Target, d: Dialect, warehouse: Path, run
     with tempfile.TemporaryDirectory(prefix="ferry-stage-") as tmp:
         duck = _open_warehouse(warehouse)
         try:
-            totals = {kind: amount for kind, amount in duck.execute(TOTALS_QUERY, [run_id]).fetchall()}
+            totals = {kind: amount for kind, amount in _read(duck, TOTALS_QUERY, run_id, warehouse)}
             if target.is_pg:
                 files = {}
                 for name, query in (("clients", CLIENTS_QUERY), ("balances", BALANCES_QUERY)):
                     files[name] = Path(tmp) / f"{name}.csv"
                     quoted = str(files[name]).replace("'", "''")
-                    duck.execute(f"copy ({query}) to '{quoted}' (header false)", [run_id])
+                    _read(duck, f"copy ({query}) to '{quoted}' (header false)", run_id, warehouse)
             else:
-                clients = duck.execute(CLIENTS_QUERY, [run_id]).fetchall()
-                balances = duck.execute(BALANCES_QUERY, [run_id]).fetchall()
+                clients = _read(duck, CLIENTS_QUERY, run_id, warehouse)
+                balances = _read(duck, BALANCES_QUERY, run_id, warehouse)
         finally:
             duck.close()
         if target.is_pg:
@@ -108,6 +108,13 @@ def _open_warehouse(warehouse: Path):
         return duckdb.connect(str(warehouse), read_only=True)
     except duckdb.Error as exc:
         raise FerryError(f"cannot read the warehouse {warehouse}: {exc}") from exc
+
+
+def _read(duck, query: str, run_id: str, warehouse: Path) -> list:
+    try:
+        return duck.execute(query, [run_id]).fetchall()
+    except duckdb.Error as exc:
+        raise FerryError(f"cannot read run {run_id} from the marts in {warehouse}: {exc}") from exc
 
 
 def _copy_csv(conn: Connection, table: str, columns: tuple[str, ...], path: Path) -> None:

@@ -5,15 +5,21 @@ issues as (
     select * from {{ ref('issues') }}
 ),
 
+runs as (
+    select run_id, tenant from {{ source('raw', 'runs') }}
+),
+
 final as (
     select
-        run_id,
-        code,
-        severity,
+        issues.run_id,
+        runs.tenant,
+        issues.code,
+        issues.severity,
         count(*) as issues,
-        min(row_number) as first_row
+        min(issues.row_number) as first_row
     from issues
-    group by run_id, code, severity
+    left join runs using (run_id)
+    group by issues.run_id, runs.tenant, issues.code, issues.severity
 )
 
 select * from final

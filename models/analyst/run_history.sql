@@ -14,7 +14,7 @@ final as (
         runs.run_id,
         runs.tenant,
         runs.started_at,
-        results.finished_at,
+        timezone('UTC', results.finished_at) as finished_at,
         results.status,
         runs.file_name,
         runs.sha256,

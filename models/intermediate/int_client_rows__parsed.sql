@@ -125,12 +125,14 @@ flagged as (
     select
         typed.*,
         -- a balance the client can spend; membership and coupon balances are not read
-        -- from the file, so they do not make an e-mail mandatory
+        -- from the file, but a coupon gives every client the template's first-visit
+        -- reward: that is a balance too, so it needs an e-mail to be claimed (CONTRACT §3)
         (
             coalesce(entries_value, 0) > 0 and not entries_negative
             or coalesce(credits_value, 0) > 0 and not credits_negative
             or coalesce(card_balance_value, 0) > 0 and not card_balance_negative
                and coalesce(card_type, '') not in ('membership', 'coupon')
+            or coalesce(card_type = 'coupon' and (select first_visit_reward from card_template) > 0, false)
         ) as has_positive_balance,
         login_id is not null as has_login
     from typed

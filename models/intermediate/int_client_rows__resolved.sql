@@ -48,9 +48,12 @@ login_groups as (
 ),
 
 taken as (
-    -- the e-mails of the target clients that already hold each login id
+    -- the e-mails of the target clients that already hold each login id; with
+    -- --replace-existing those clients are deleted in the load's transaction, so their
+    -- login ids are free again
     select login_key, list(distinct email_key) as emails
     from {{ ref('stg_raw__target_logins') }}
+    where not (select replace_existing from {{ ref('stg_raw__runs') }})
     group by login_key
 ),
 

@@ -22,6 +22,8 @@ renamed as (
         json_extract_string(options, '$.card_template') as card_template,
         coalesce(cast(json_extract(options, '$.require_password_change') as boolean), false)
             as require_password_change,
+        coalesce(cast(json_extract(options, '$.replace_existing') as boolean), false)
+            as replace_existing,
         coalesce(cast(json_extract(options, '$.tags') as varchar[]), []::varchar[]) as run_tags,
         coalesce(cast(json_extract(options, '$.max_reject_rate') as double), 0) as max_reject_rate
     from source
