@@ -105,6 +105,9 @@ def land(opts: RunOptions, run_id: str) -> LandResult:
     header_width = len(columns)
     body, surplus = fit_width(body, header_width)
     columns += [Column(j, None, None, None) for j in range(header_width + 1, body.num_columns)]
+    has_passwords = any(c.field == "password" for c in columns)
+    if has_passwords and body.num_columns - 1 > header_width:
+        body = blank_surplus(body, header_width)
     body = hash_password_columns(body, columns)
     phones = phone_table(body, columns, opts.country, opts.warehouse)
 
@@ -125,8 +128,17 @@ def land(opts: RunOptions, run_id: str) -> LandResult:
         unmapped_columns=[c.header for c in columns if c.field is None and c.header is not None],
         columns={c.field: c.index for c in columns if c.field and not c.is_duplicate},
     )
-    write(opts, result, path, columns, body, surplus, header_width, phones)
+    write(opts, result, path, columns, body, surplus, header_width, phones, has_passwords)
     return result
+
+
+def blank_surplus(body: pa.Table, header_width: int) -> pa.Table:
+    """A row with more cells than headers in a file with passwords is shifted: its password
+    may sit in a surplus cell, unhashed. Those cells are never landed; the row is rejected."""
+    for j in range(header_width + 1, body.num_columns):
+        name = f"c{j}"
+        body = body.set_column(j, name, pa.array([""] * body.num_rows, body.column(name).type))
+    return body
 
 
 def user_mapping(opts: RunOptions) -> tuple[Mapping | None, tuple[str | None, ...] | None]:
@@ -248,6 +260,7 @@ def write(
     surplus: pa.ChunkedArray,
     header_width: int,
     phones: pa.Table,
+    has_passwords: bool = False,
 ) -> None:
     """One transaction; the connection is closed before returning so the next step can open
     the warehouse."""
@@ -273,7 +286,7 @@ def write(
         insert(con, "raw.columns", result.run_id, columns_table(columns))
         insert(con, "raw.phone_numbers", result.run_id, phones)
         insert(con, "raw.file_issues", result.run_id, duplicate_issues(columns))
-        write_rows(con, result.run_id, body, surplus, header_width)
+        write_rows(con, result.run_id, body, surplus, header_width, has_passwords)
         con.execute("COMMIT")
     except BaseException:
         try:
@@ -293,15 +306,31 @@ def insert(con: duckdb.DuckDBPyConnection, target: str, run_id: str, table: pa.T
     con.execute(f"INSERT INTO {target} (run_id, {names}) SELECT ?, {names} FROM {view}", [run_id])
 
 
-def write_rows(con: duckdb.DuckDBPyConnection, run_id: str, body: pa.Table, surplus: pa.ChunkedArray, named: int):
-    """raw.rows in one INSERT ... SELECT; rows with surplus cells get an `extra_cells` warning."""
+def write_rows(
+    con: duckdb.DuckDBPyConnection, run_id: str, body: pa.Table, surplus: pa.ChunkedArray, named: int,
+    has_passwords: bool = False,
+):
+    """raw.rows in one INSERT ... SELECT; rows with surplus cells get an `extra_cells` warning
+    (an error in a file with passwords: the row is shifted and its surplus cells were dropped)."""
     width = body.num_columns - 1
     cells = ", ".join(f"c{j}" for j in range(1, width + 1))
     con.register("land_rows", body.append_column("surplus", surplus))
     con.execute(
         f"INSERT INTO raw.rows (run_id, row_number, cells) SELECT ?, row_number, [{cells}] FROM land_rows", [run_id]
     )
-    if width > named:
+    if width > named and has_passwords:
+        con.execute(
+            """
+            INSERT INTO raw.file_issues (run_id, row_number, column_name, value, severity, code, message)
+            SELECT ?, row_number, 'column_' || ?, NULL, 'error', 'extra_cells',
+                   'row ' || row_number || ' has more cells than there are headers, so its cells are '
+                   || 'shifted and a password may sit in the wrong column: the surplus cells were '
+                   || 'not kept and the row is rejected; quote the cell that holds the delimiter'
+            FROM land_rows WHERE surplus
+            """,
+            [run_id, named + 1],
+        )
+    elif width > named:
         extra = ", ".join(f"c{j}" for j in range(named + 1, width + 1))
         con.execute(
             f"""

@@ -272,3 +272,22 @@ def test_header_less_file_needs_columns(migrate, write_csv, home):
 def test_unknown_card_template_is_exit_2(migrate, write_csv):
     run = migrate(write_csv(ZENAMU_EN), "--card-template", "nope")
     assert run.exit_code == 2 and "nope" in run.stderr
+
+
+def test_a_shifted_row_in_a_login_file_never_lands_its_surplus_cells(migrate, write_csv, home):
+    # row 3's name holds an unquoted comma: every cell moves right, the password into a surplus cell
+    text = ("name,email,Login ID,Password\n"
+            "Max Muster,max@example.de,max@example.de,Geheim-111\n"
+            "Muster, Erika,erika@example.de,erika@example.de,Geheim-222\n")
+    run = migrate(write_csv(text), "--max-reject-rate", "1")
+    assert run.exit_code == 0, run.stderr
+    assert run.summary["rows"]["rejected"] == 1 and run.summary["rows"]["valid"] == 1
+    extra = [r for r in run.rejects() if r["code"] == "extra_cells"]
+    assert [(r["row"], r["severity"]) for r in extra] == [("3", "error")]
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        cells = " ".join(str(c) for (c,) in con.execute("select cells from raw.rows").fetchall())
+    finally:
+        con.close()
+    assert "Geheim-222" not in cells and "Geheim-111" not in cells
+    assert "Geheim-222" not in (home / "booking.db").read_bytes().decode("utf-8", "replace")

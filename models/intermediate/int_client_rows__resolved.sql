@@ -13,9 +13,14 @@ rows as (
 ),
 
 field_errors as (
-    select distinct row_number
+    select row_number
     from {{ ref('int_client_rows__field_issues') }}
     where severity = 'error'
+    union
+    -- rows land rejected while reading (a shifted row in a file with passwords)
+    select row_number
+    from {{ ref('stg_raw__file_issues') }}
+    where severity = 'error' and row_number is not null
 ),
 
 candidates as (
