@@ -268,7 +268,8 @@ def render(summary: dict, *, land, options: dict, issues: list[tuple], control_t
                            f"{summary['clients']['unchanged']} unchanged clients); "
                            f"{rows['rejected']} rejected row{'s' if rows['rejected'] != 1 else ''}."),
         "dry_run": ("good", "Dry run: the gate passed; nothing was written to the target."),
-        "blocked": ("blocked", f"Blocked by the gate ({gate_failed} failed check{'s' if gate_failed != 1 else ''}): "
+        "blocked": ("blocked", f"Blocked by the gate ({gate_failed} failed check{'s' if gate_failed != 1 else ''}: "
+                               f"{', '.join(c['name'] for c in gate_checks if not c['passed'])}): "
                                "nothing was written to the target."),
         "failed": ("", "The target failed: the load's transaction was rolled back and nothing was written. "
                        "Rerunning is safe."),
@@ -332,7 +333,9 @@ def render(summary: dict, *, land, options: dict, issues: list[tuple], control_t
         links.append(_link("gate.json", "gate.json (check details)"))
     links.append(_link("timings.json", "timings.json"))
     if paths.get("data_docs"):
-        links.append(_link(rel(paths["data_docs"]), "Great Expectations Data Docs"))
+        links.append(Markup(_link(rel(paths["data_docs"]), "Great Expectations Data Docs")
+                            + ' <span class="muted small">(GX\'s own page: its styling comes from the internet; '
+                              'gate.json holds the same results offline)</span>'))
 
     totals_flag = (f'<span class="bad">{totals_differ} kind{"s" if totals_differ != 1 else ""} differ</span>'
                    if totals_differ else '<span class="ok">all agree</span>')

@@ -3,9 +3,14 @@ load rolls back, says what happened without leaking the password, and a rerun is
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -14,10 +19,11 @@ from flows.errors import TargetError
 from flows.load import load_run, read_target_snapshot
 from flows.target.db import ensure_schema, parse_target
 from tests.target_fixtures import (  # noqa: F401
-    PG_URL, balances_of, client, load, needs_pg, options, pg_schema, pg_schema_url, scalar, warehouse,
+    PG_URL, client, load, needs_pg, options, pg_schema, pg_schema_url, scalar, warehouse,
 )
 
-BULK = 100_000
+BULK = 100_000  # PostgreSQL: long enough a load to be caught mid-way
+SQLITE_BULK = 20_000  # SQLite's journal appears at the first write
 
 
 @needs_pg
@@ -61,6 +67,37 @@ def test_a_load_killed_mid_way_writes_nothing_and_a_rerun_completes(pg_schema, w
     assert scalar(url, "SELECT count(*) FROM clients") == BULK
     totals = result.control_totals
     assert totals["credits"]["source"] == totals["credits"]["target"]
+
+
+KILLED_LOAD = """
+import sys
+from pathlib import Path
+from flows.load import load_run
+from tests.target_fixtures import options
+load_run(Path(sys.argv[1]), sys.argv[2], options(sys.argv[3]))
+"""
+
+
+def test_a_sqlite_load_killed_mid_way_leaves_the_last_committed_state(tmp_path, warehouse):
+    """kill -9 while the load writes: SQLite's journal rolls it back; the next run (its
+    read-only snapshot first) sees the committed state and completes."""
+    db = tmp_path / "booking.db"
+    url = f"sqlite:///{db}"
+    load(warehouse, url, [client("Anna Nova", "anna@example.cz")])
+    run_id = warehouse.write_bulk(SQLITE_BULK, "bulk-1")
+    child = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, str(warehouse.path), run_id, url],
+                             cwd=Path(__file__).resolve().parent.parent)
+    journal = Path(f"{db}-journal")
+    deadline = time.monotonic() + 60
+    while child.poll() is None and not journal.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert journal.exists(), "the load finished before it could be killed"
+    assert read_target_snapshot(url, "studio-a").logins == []
+    assert scalar(url, "SELECT count(*) FROM clients") == 1
+    result = load_run(warehouse.path, run_id, options(url))
+    assert (result.clients_new, scalar(url, "SELECT count(*) FROM clients")) == (SQLITE_BULK, SQLITE_BULK + 1)
 
 
 def test_an_unreachable_target_is_a_clear_target_error(warehouse):

@@ -106,13 +106,16 @@ def test_snapshot_reads_the_tenants_logins_and_every_account(target_url, warehou
     assert snap.account_emails == ["anna@x.cz", "bea@x.cz"]
 
 
-def test_dry_run_on_a_missing_target_creates_nothing(tmp_path, warehouse):
-    path = tmp_path / "none.db"
-    result = load(warehouse, f"sqlite:///{path}", [client("Anna Nova", "anna@x.cz", balances={"credits": 5})],
-                  dry_run=True)
+def test_dry_run_on_a_missing_target_creates_nothing(target_url, warehouse, tmp_path):
+    result = load(warehouse, target_url, [client("Anna Nova", "anna@x.cz", balances={"credits": 5})], dry_run=True)
     assert (result.clients_new, result.invites_queued) == (1, 1)
     assert result.control_totals == {"credits": {"source": 5.0, "target": 5.0}}
-    assert not path.exists()
+    if target_url.startswith("sqlite"):
+        assert not (tmp_path / "booking.db").exists()
+    else:
+        schema = target_url.rsplit("%3D", 1)[1]
+        with psycopg.connect(PG_URL) as con:
+            assert con.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s", [schema]).fetchone()[0] == 0
 
 
 def test_bad_target_url_is_a_target_error():
