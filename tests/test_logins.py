@@ -6,6 +6,7 @@ the target's clients, accounts and invitations."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from argon2 import PasswordHasher
@@ -250,3 +251,21 @@ def test_replace_existing_deletes_old_contacts_keeps_appointments(migrate, tmp_p
     assert appointments[0] == {"tenant": TENANT, "client_id": None, "client_name": "Olga Alt"}
     assert appointments[1]["tenant"] == "other" and appointments[1]["client_id"] is not None
     assert sql(target_url, "SELECT * FROM clients WHERE tenant = 'other'") == other_before
+
+
+def test_a_login_without_a_password_still_registers_the_client(migrate, write_csv, home):
+    """CONTRACT §6: a client imported with a login gets an account and 'registered'; with no
+    password to import, the person sets one through the app's password reset."""
+    text = "name,email,Login ID,Passwort\nMax Muster,max@example.de,max.m,\n"
+    run = migrate(write_csv(text), "--require-password-change")
+    assert run.exit_code == 0, run.stderr
+    assert run.summary["invites_queued"] == 0
+    con = sqlite3.connect(home / "booking.db")
+    try:
+        row = con.execute("select registration_status, account_id is not null, password_hash, login_id "
+                          "from clients").fetchone()
+        accounts = con.execute("select email, created_by_tenant from accounts").fetchall()
+    finally:
+        con.close()
+    assert row == ("registered", 1, None, "max.m")
+    assert accounts == [("max@example.de", "studio")]

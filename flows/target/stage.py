@@ -35,7 +35,7 @@ select client_key, match_key, full_name, first_name, last_name, salutation, lowe
        coalesce(newsletter_consent, false), login_id, password_hash,
        coalesce(must_change_password, false), coalesce(tags, '[]'), coalesce(extra, '{}'),
        external_id, coalesce(has_balance, false),
-       login_id is not null and password_hash is not null and email is not null
+       login_id is not null and email is not null
 from marts.clients where run_id = ? order by client_key
 """
 BALANCES_QUERY = """
