@@ -84,19 +84,18 @@ def stage_run(conn: Connection, target: Target, d: Dialect, warehouse: Path, run
                     quoted = str(files[name]).replace("'", "''")
                     _read(duck, f"copy ({query}) to '{quoted}' (header false)", run_id, warehouse)
             else:
-                clients = _read(duck, CLIENTS_QUERY, run_id, warehouse)
-                balances = _read(duck, BALANCES_QUERY, run_id, warehouse)
+                # streamed in batches: a 1M-client run never sits in Python lists whole
+                cur = conn.connection.driver_connection.cursor()
+                cur.executemany(_insert_sql("stage_clients", CLIENT_COLUMNS),
+                                _stream(duck, CLIENTS_QUERY, run_id, warehouse))
+                cur.executemany(_insert_sql("stage_balances", BALANCE_COLUMNS),
+                                _stream(duck, BALANCES_QUERY, run_id, warehouse))
         finally:
             duck.close()
         if target.is_pg:
             _copy_csv(conn, "stage_clients", CLIENT_COLUMNS, files["clients"])
             _copy_csv(conn, "stage_balances", BALANCE_COLUMNS, files["balances"])
             conn.exec_driver_sql("ANALYZE stage_clients")  # temp tables get no autovacuum stats
-        else:
-            cur = conn.connection.driver_connection.cursor()
-            cur.executemany(_insert_sql("stage_clients", CLIENT_COLUMNS), clients)
-            cur.executemany(_insert_sql("stage_balances", BALANCE_COLUMNS), balances)
-            del clients, balances
     conn.exec_driver_sql("CREATE INDEX stage_balances_client ON stage_balances (client_key)")
     if target.is_pg:
         conn.exec_driver_sql("ANALYZE stage_balances")
@@ -113,6 +112,15 @@ def _open_warehouse(warehouse: Path):
 def _read(duck, query: str, run_id: str, warehouse: Path) -> list:
     try:
         return duck.execute(query, [run_id]).fetchall()
+    except duckdb.Error as exc:
+        raise FerryError(f"cannot read run {run_id} from the marts in {warehouse}: {exc}") from exc
+
+
+def _stream(duck, query: str, run_id: str, warehouse: Path, batch: int = 50_000):
+    try:
+        result = duck.execute(query, [run_id])
+        while rows := result.fetchmany(batch):
+            yield from rows
     except duckdb.Error as exc:
         raise FerryError(f"cannot read run {run_id} from the marts in {warehouse}: {exc}") from exc
 
