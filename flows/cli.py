@@ -101,7 +101,21 @@ def run_migration(opts: RunOptions):
         return migrate_clients(opts)
     from flows.migrate import migrate as migrate_body
 
-    return migrate_body(opts)
+    return migrate_body(opts, progress=_progress if sys.stderr.isatty() else None)
+
+
+STEP_LABELS = {"land": "reading the file", "snapshot": "reading the target", "prepare": "preparing",
+               "transform": "cleaning and mapping (dbt)", "gate": "checking (Great Expectations)",
+               "load": "loading the target"}
+
+
+def _progress(step: str, seconds: float | None) -> None:
+    """One line per step on a terminal's stderr, so a long run shows where it is."""
+    label = STEP_LABELS.get(step, step)
+    if seconds is None:
+        err.print(f"[dim]… {label}[/]", highlight=False)
+    else:
+        err.print(f"[dim]✓ {label} ({seconds:.1f} s)[/]", highlight=False)
 
 
 def print_summary(summary: dict) -> None:

@@ -72,8 +72,10 @@ def prepare(opts: RunOptions, run_id: str, landed, snapshot) -> None:
         con.close()
 
 
-def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, **k)) -> RunOutcome:
-    """The flow body. `step(name, fn, *args)` runs one step (plainly, or as a Prefect task)."""
+def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, **k),
+            progress: Callable[[str, float | None], None] | None = None) -> RunOutcome:
+    """The flow body. `step(name, fn, *args)` runs one step (plainly, or as a Prefect task);
+    `progress(step, seconds)` hears when a step starts (seconds None) and ends."""
     from flows.gate import gate
     from flows.land import land
     from flows.load import load_run, read_target_snapshot
@@ -90,10 +92,14 @@ def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, 
 
     def timed(name, fn, *args, **kwargs):
         t0 = time.perf_counter()
+        if progress:
+            progress(name, None)
         try:
             return step(name, fn, *args, **kwargs)
         finally:
             timings[name] = round(time.perf_counter() - t0, 3)
+            if progress:
+                progress(name, timings[name])
 
     landed = timed("land", land, opts, run_id)
     snapshot = timed("snapshot", read_target_snapshot, opts.target_url, opts.tenant)
