@@ -29,6 +29,23 @@ def fail(exc: FerryError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
+def unexpected(exc: Exception, home: Path) -> None:
+    """Report a bug without a wall of traceback (exit 1); the traceback goes to a file."""
+    import traceback
+    from datetime import datetime, timezone
+
+    log = Path(home) / "errors" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f"details in {log}"
+    except OSError:
+        where = "no log could be written"
+    err.print(f"[bold red]ferry: unexpected error[/] ({type(exc).__name__}: {exc}); {where}. "
+              "The target changes only in the load's one transaction; please report this.", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
 def _choice(value: str, allowed, option: str) -> str:
     if value not in allowed:
         raise InputError(f"{option} must be one of {', '.join(allowed)}, got '{value}'")
@@ -76,6 +93,8 @@ def migrate(
         outcome = run_migration(opts)
     except FerryError as exc:
         fail(exc)
+    except Exception as exc:  # a bug, not bad input: one line here, the traceback in a file
+        unexpected(exc, home or default_home())
     if as_json:
         sys.stdout.write(json.dumps(outcome.summary, ensure_ascii=False) + "\n")
     else:

@@ -269,3 +269,18 @@ def test_a_login_without_a_password_still_registers_the_client(migrate, write_cs
         con.close()
     assert row == ("registered", 1, None, "max.m")
     assert accounts == [("max@example.de", "studio")]
+
+
+def test_a_password_without_a_login_id_is_not_imported(migrate, write_csv, home):
+    text = "name,email,Login ID,Passwort\nEva Malá,eva@example.cz,,Geheim-333\n"
+    run = migrate(write_csv(text))
+    assert run.exit_code == 0, run.stderr
+    assert run.codes() == {"password_ignored": 1}
+    warning = [r for r in run.rejects() if r["code"] == "password_ignored"][0]
+    assert (warning["row"], warning["value"]) == ("2", "")  # never the password, nor its hash
+    con = sqlite3.connect(home / "booking.db")
+    try:
+        assert con.execute("select password_hash, login_id, registration_status from clients").fetchall() \
+            == [(None, None, "unregistered")]
+    finally:
+        con.close()

@@ -291,3 +291,14 @@ def test_a_shifted_row_in_a_login_file_never_lands_its_surplus_cells(migrate, wr
         con.close()
     assert "Geheim-222" not in cells and "Geheim-111" not in cells
     assert "Geheim-222" not in (home / "booking.db").read_bytes().decode("utf-8", "replace")
+
+
+def test_an_unexpected_error_is_one_line_and_a_log_file(migrate, write_csv, home):
+    # a warehouse path that is a directory makes DuckDB fail in a way no rule anticipates
+    (home / "warehouse.duckdb").mkdir(parents=True)
+    run = migrate(write_csv(ZENAMU_EN))
+    assert run.exit_code == 1 and run.stdout == ""
+    assert "unexpected error" in run.stderr and "Traceback" not in run.stderr
+    logs = list((home / "errors").glob("*.log"))
+    assert len(logs) == 1 and "Traceback" in logs[0].read_text() and str(logs[0]) in run.stderr.replace("\n", "")
+    assert not (home / "booking.db").exists()

@@ -78,6 +78,11 @@ issues as (
              or card_type in ('stamp', 'multipass') and not card_balance_is_whole)
 
     union all
+    select row_number, (select password_label from labels), null, 'warning', 'password_ignored',
+        'a password without a login id cannot be used to log in: it was not imported'
+    from rows where password_hash is not null and login_id is null
+
+    union all
     select row_number, (select card_balance_label from labels), card_balance_raw, 'warning', 'balance_ignored',
         'a ' || card_type || ' card does not take a balance from the file: '
         || case when card_type = 'coupon' then 'the client gets the template''s first-visit reward'

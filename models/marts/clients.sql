@@ -71,7 +71,8 @@ final as (
         newsletter_consent,
         -- login
         login_id,
-        password_hash,
+        -- a password is only kept with the login it belongs to
+        case when login_id is not null then password_hash end as password_hash,
         login_id is not null and (select require_password_change from run) as must_change_password,
         -- json
         to_json(tags)::varchar as tags,
