@@ -110,7 +110,11 @@ def write_card_templates(con, run_id: str, rows: list[TemplateRow]) -> None:
             run_id varchar, template varchar, type varchar, first_visit_reward decimal(20, 4),
             tier varchar, min_spend decimal(20, 4), position integer)"""
     )
+    # the balance kind each card type stores (CONTRACT §5), decided here once for the SQL
+    con.execute("alter table raw.card_templates add column if not exists kind varchar")
     con.executemany(
-        "insert into raw.card_templates values (?, ?, ?, ?, ?, ?, ?)",
-        [(run_id, r.template, r.type, r.first_visit_reward, r.tier, r.min_spend, r.position) for r in rows],
+        "insert into raw.card_templates (run_id, template, type, first_visit_reward, tier, min_spend, position, kind) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(run_id, r.template, r.type, r.first_visit_reward, r.tier, r.min_spend, r.position, KIND_BY_TYPE[r.type])
+         for r in rows],
     )

@@ -16,8 +16,6 @@ import duckdb
 
 from flows.settings import quiet_environment
 
-GATED_TABLES = ("run_summary", "balance_reconciliation", "clients", "balances")
-
 
 @dataclass
 class GateResult:
@@ -50,7 +48,7 @@ def read_marts(warehouse: Path, run_id: str) -> dict:
             name: con.execute(
                 f"select {GATED_COLUMNS[name]} from marts.{name} where run_id = ?", [run_id]
             ).df()
-            for name in GATED_TABLES
+            for name in GATED_COLUMNS
         }
     finally:
         con.close()

@@ -70,14 +70,13 @@ def check_options(opts: RunOptions) -> None:
         raise InputError(f"--target must be sqlite:///path or postgresql://…, got '{url.split('://')[0]}://…'")
 
 
-def prepare(opts: RunOptions, run_id: str, landed, snapshot) -> None:
+def prepare(opts: RunOptions, run_id: str, landed, snapshot, templates) -> None:
     """Write what the rules need besides the file: card templates and the target snapshot."""
     if "card_balance" in landed.columns and not opts.card_template:
         raise InputError(
             f"{opts.file}: column {landed.columns['card_balance']} holds a card balance; "
             "pass --card-template NAME so Ferry knows what kind of card it is"
         )
-    templates = templates_for_run(opts.card_template, opts.card_templates)
     con = duckdb.connect(str(opts.warehouse))
     try:
         report_step.ensure_run_results(con)
@@ -99,7 +98,7 @@ def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, 
     quiet_environment(opts.home)
     check_options(opts)
     warm_up_imports()
-    templates_for_run(opts.card_template, opts.card_templates)  # a bad --card-template is exit 2 before work
+    templates = templates_for_run(opts.card_template, opts.card_templates)  # bad ones: exit 2 before work
     run_id = new_run_id()
     run_dir = opts.run_dir(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -119,7 +118,7 @@ def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, 
 
     landed = timed("land", land, opts, run_id)
     snapshot = timed("snapshot", read_target_snapshot, opts.target_url, opts.tenant)
-    timed("prepare", prepare, opts, run_id, landed, snapshot)
+    timed("prepare", prepare, opts, run_id, landed, snapshot, templates)
     timed("transform", transform, opts.warehouse, opts.home)
     checked = timed("gate", gate, opts.warehouse, run_id, run_dir, opts.max_reject_rate)
 

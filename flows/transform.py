@@ -95,7 +95,8 @@ def transform(warehouse: Path, home: Path) -> None:
     warehouse (or after an upgrade) and skipped afterwards; tables are rebuilt every run.
     """
     fingerprint = project_fingerprint()
-    if _built_fingerprint(warehouse) == fingerprint:
+    up_to_date = _built_fingerprint(warehouse) == fingerprint
+    if up_to_date:
         extra = ["--select", "config.materialized:table", "config.materialized:incremental",
                  "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     else:
@@ -103,7 +104,8 @@ def transform(warehouse: Path, home: Path) -> None:
     result = run_dbt(dbt_args("build", home, *extra), warehouse)
     if not result.success:
         raise TransformError(f"dbt failed: {_first_error(result)}")
-    _record_fingerprint(warehouse, fingerprint)
+    if not up_to_date:
+        _record_fingerprint(warehouse, fingerprint)
 
 
 def _first_error(result) -> str:

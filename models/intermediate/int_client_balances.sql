@@ -23,17 +23,7 @@ templates as (
 ),
 
 card as (
-    select distinct template, type, first_visit_reward,
-        case type
-            when 'stamp' then 'stamps'
-            when 'cashback' then 'cashback'
-            when 'gift' then 'gift'
-            when 'reward' then 'reward'
-            when 'discount' then 'discount_spend'
-            when 'membership' then 'membership'
-            when 'coupon' then 'coupon'
-            when 'multipass' then 'visits'
-        end as kind
+    select distinct template, type, first_visit_reward, kind
     from templates
 ),
 

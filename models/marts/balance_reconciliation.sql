@@ -19,7 +19,7 @@ loaded as (
 ),
 
 card as (
-    select distinct template, type, first_visit_reward
+    select distinct template, type, kind, first_visit_reward
     from {{ ref('stg_raw__card_templates') }}
     where template = (select card_template from run)
 ),
@@ -30,8 +30,7 @@ source as (
     select 'credits', sum(coalesce(credits, 0)) from rows
     union all
     select
-        case type when 'stamp' then 'stamps' when 'discount' then 'discount_spend'
-                  when 'multipass' then 'visits' else type end,
+        kind,
         case type
             when 'membership' then 0
             when 'coupon' then first_visit_reward * (select count(distinct client_key) from rows)

@@ -12,6 +12,7 @@ renamed as (
     select
         template,
         type,
+        kind,
         cast(first_visit_reward as decimal(20, 4)) as first_visit_reward,
         tier,
         cast(min_spend as decimal(20, 4)) as min_spend,
