@@ -22,4 +22,5 @@ def test_dbt_data_and_unit_tests_pass_on_a_migrated_warehouse(migrate, write_csv
     failed = {name: status for name, status in outcomes.items() if status not in ("pass", "success")}
     assert result.success and not failed, failed
     assert any("merged_rows_add_their_balances" in name for name in outcomes)  # unit tests ran
+    assert any("lookalikes_are_numbered" in name for name in outcomes)
     assert "row_accounting_adds_up" in outcomes and "number_macro_reads_every_notation" in outcomes

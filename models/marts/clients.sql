@@ -1,5 +1,8 @@
 -- The clients to load, one per client_key: the first row's values, gaps filled from the
 -- client's later (merged) rows, tags united.
+{%- set columns = ["full_name", "first_name", "last_name", "salutation", "email", "phone",
+    "phone_raw", "postal_code", "birth_date", "login_id", "password_hash", "external_id",
+    "extra_cells", "birth_date_raw"] %}
 with
 
 rows as (
@@ -19,12 +22,30 @@ balances as (
     group by client_key
 ),
 
-aggregated as (
+multi_keys as (
+    -- clients with merged rows; almost every client has exactly one row
+    select distinct client_key from rows where status = 'merged'
+),
+
+single as (
+    -- one row: its values as they are (the aggregate below would give the same)
     select
         client_key,
-        {%- for column in ["full_name", "first_name", "last_name", "salutation", "email", "phone",
-                           "phone_raw", "postal_code", "birth_date", "login_id", "password_hash",
-                           "external_id", "extra_cells", "birth_date_raw"] %}
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        newsletter_consent,
+        birth_date is null and birth_date_raw is not null as has_bad_birth_date,
+        tags,
+        [row_number] as source_rows
+    from rows
+    where client_key not in (select client_key from multi_keys)
+),
+
+merged as (
+    select
+        client_key,
+        {%- for column in columns %}
         arg_min({{ column }}, row_number) filter (where {{ column }} is not null) as {{ column }},
         {%- endfor %}
         arg_min(newsletter_consent, row_number) as newsletter_consent,
@@ -32,7 +53,14 @@ aggregated as (
         list_sort(list_distinct(flatten(list(tags)))) as tags,
         list(row_number order by row_number) as source_rows
     from rows
+    where client_key in (select client_key from multi_keys)
     group by client_key
+),
+
+aggregated as (
+    select * from single
+    union all by name
+    select * from merged
 ),
 
 keyed as (
@@ -47,15 +75,27 @@ keyed as (
     from aggregated
 ),
 
+shared_keys as (
+    -- two clients without e-mail or id that look the same are told apart by order
+    select base_match_key from keyed group by base_match_key having count(*) > 1
+),
+
+numbered as (
+    select
+        client_key,
+        row_number() over (partition by base_match_key order by client_key) as match_number
+    from keyed
+    where base_match_key in (select base_match_key from shared_keys)
+),
+
 final as (
     select
         -- ids
         (select run_id from run) as run_id,
         keyed.client_key,
-        -- two clients without e-mail or id that look the same are told apart by order
-        case when row_number() over (partition by base_match_key order by keyed.client_key) = 1
-             then base_match_key
-             else base_match_key || '#' || row_number() over (partition by base_match_key order by keyed.client_key)
+        case when numbered.match_number > 1
+             then keyed.base_match_key || '#' || numbered.match_number
+             else keyed.base_match_key
         end as match_key,
         external_id,
         -- text
@@ -85,6 +125,7 @@ final as (
         coalesce(balances.has_balance, false) as has_balance
     from keyed
     left join balances using (client_key)
+    left join numbered using (client_key)
 )
 
 select * from final
