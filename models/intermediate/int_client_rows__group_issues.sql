@@ -18,6 +18,11 @@ target_accounts as (
     select * from {{ ref('stg_raw__target_accounts') }}
 ),
 
+target_logins as (
+    -- the tenant's clients that already hold a login: a rerun finds its own accounts
+    select * from {{ ref('stg_raw__target_logins') }}
+),
+
 issues as (
     select row_number, (select email_label from labels) as column_name, email_raw as value,
         'error' as severity, 'email_shared' as code,
@@ -48,6 +53,11 @@ issues as (
     from rows
     where status in ('valid', 'merged') and login_id is not null
       and email in (select email_key from target_accounts)
+      -- not when this client already holds this login (an earlier run linked it)
+      and not exists (
+          select 1 from target_logins
+          where target_logins.login_key = rows.login_key and target_logins.email_key = rows.email
+      )
 )
 
 select * from issues
