@@ -150,4 +150,8 @@ final as (
     left join {{ ref('int_client_rows__extra') }} as extra using (row_number)
 )
 
-select * from final
+-- the working columns (names as written, number texts) are not written: no model reads them
+select
+    * exclude (full_name_in, first_name_in, last_name_in, tags_raw, entries_text, credits_text,
+               card_balance_text, birth_date_any)
+from final
