@@ -32,7 +32,7 @@ from flows.headers import (
 )
 from flows.options import RunOptions
 from flows.passwords import hash_passwords
-from flows.phones import is_known_region, normalize_phones
+from flows.phones import is_known_region, normalize_list
 from flows.readers import read_file
 
 HEAD_ROWS = 10
@@ -213,42 +213,51 @@ def hash_password_columns(body: pa.Table, columns: list[Column]) -> pa.Table:
 
 
 def phone_table(body: pa.Table, columns: list[Column], country: str, warehouse: Path | None = None) -> pa.Table:
+    """raw.phone_numbers: each distinct trimmed phone cell once, with its E.164 form (NULL
+    when libphonenumber calls it invalid), from an earlier run where one has it."""
+
     column = next((c for c in columns if c.field == "phone" and not c.is_duplicate), None)
     values = pc.unique(pc.utf8_trim_whitespace(body.column(f"c{column.index}"))) if column else pa.array([], pa.string())
-    known = known_phones(warehouse, country, values) if warehouse is not None else {}
-    e164 = {**known, **normalize_phones([v for v in values.to_pylist() if v not in known], country)}
-    return pa.table(
-        {"phone_raw": pa.array(list(e164), pa.string()), "phone_e164": pa.array(list(e164.values()), pa.string())}
-    )
+    values = values.cast(pa.string())
+    known = known_phones(warehouse, country, values)
+    new = values.filter(pc.and_(pc.invert(pc.is_in(values, value_set=known.column("phone_raw").combine_chunks())),
+                                pc.not_equal(values, "")))
+    # Arrow trims what str.strip() does (tests/test_phones.py), so these are the distinct
+    # keys normalize_phones() would make: no dict, no conversion back to Arrow
+    found = pa.table({"phone_raw": new, "phone_e164": pa.array(normalize_list(new.to_pylist(), country), pa.string())})
+    return pa.concat_tables([known, found])
 
 
-def known_phones(warehouse: Path, country: str, values: pa.Array) -> dict[str, str | None]:
-    """Numbers earlier runs with the same --country already normalised.
+def known_phones(warehouse: Path | None, country: str, values: pa.Array) -> pa.Table:
+    """Numbers earlier runs with the same --country already normalised (phone_raw, phone_e164),
+    one row each: the latest run's answer.
 
     A migration is usually run several times (dry run, corrected file, real load); the
     phone numbers it has seen cost libphonenumber nothing the second time.
     """
-    if not Path(warehouse).exists() or len(values) == 0:
-        return {}
+    none = pa.table({"phone_raw": pa.array([], pa.string()), "phone_e164": pa.array([], pa.string())})
+    if warehouse is None or not Path(warehouse).exists() or len(values) == 0:
+        return none
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
     except duckdb.Error:
-        return {}
+        return none
     try:
         con.register("wanted", pa.table({"phone_raw": values.cast(pa.string())}))
-        rows = con.execute(
-            """SELECT DISTINCT p.phone_raw, p.phone_e164
+        rows = con.sql(
+            """SELECT p.phone_raw, arg_max_null(p.phone_e164, r.started_at) AS phone_e164
                FROM raw.phone_numbers AS p
                JOIN raw.runs AS r USING (run_id)
                JOIN wanted AS w ON w.phone_raw = p.phone_raw
-               WHERE upper(json_extract_string(r.options, '$.country')) = ?""",
-            [country.upper()],
-        ).fetchall()
+               WHERE upper(json_extract_string(r.options, '$.country')) = ?
+               GROUP BY p.phone_raw""",
+            params=[country.upper()],
+        ).to_arrow_table()
     except duckdb.Error:  # no raw tables yet
-        return {}
+        return none
     finally:
         con.close()
-    return dict(rows)
+    return rows.cast(none.schema)
 
 
 def write(
