@@ -1,7 +1,8 @@
 """Load: one run's marts into the target booking database, in one transaction (CONTRACT §6).
 
     stage (bulk copy into temp tables) -> plan (match, compare, decide; reads only)
-    -> write (before-images to change_log, then set-based INSERT/UPDATE)
+    -> write (before-images to change_log, then set-based INSERT/UPDATE; a load that at
+       least doubles the clients builds their indexes once, after the inserts)
     -> control totals re-read from the target -> commit
 
 A dry run stages and plans exactly the same way in a transaction that cannot write the
@@ -25,7 +26,7 @@ from flows.target.db import (
 )
 from flows.target.plan import PlanCounts, create_plan_tables, make_plan
 from flows.target.stage import stage_run
-from flows.target.write import apply_plan, control_totals, record_run, remove_tenant_clients
+from flows.target.write import apply_plan, bulk_indexes, control_totals, record_run, remove_tenant_clients
 
 
 @dataclass
@@ -77,7 +78,7 @@ def load_run(warehouse: Path, run_id: str, opts: RunOptions, dry_run: bool = Fal
         source = stage_run(conn, target, d, Path(warehouse), run_id)
         create_plan_tables(conn, d)
         plan = make_plan(conn, d, opts.tenant, opts.invites, assign_ids=True)
-        apply_plan(conn, d, opts.tenant, run_id)
+        apply_plan(conn, d, opts.tenant, run_id, bulk=bulk_indexes(conn, d, plan))
         totals = control_totals(conn, opts.tenant, run_id, source)
         record_run(conn, opts.tenant, run_id, opts.replace_existing, asdict(plan))
     return _result(plan, totals)

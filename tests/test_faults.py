@@ -19,7 +19,7 @@ from flows.errors import TargetError
 from flows.load import load_run, read_target_snapshot
 from flows.target.db import ensure_schema, parse_target
 from tests.target_fixtures import (  # noqa: F401
-    PG_URL, client, load, needs_pg, options, pg_schema, pg_schema_url, scalar, warehouse,
+    PG_URL, client, indexes, load, needs_pg, options, pg_schema, pg_schema_url, scalar, warehouse,
 )
 
 BULK = 100_000  # PostgreSQL: long enough a load to be caught mid-way
@@ -32,6 +32,7 @@ def test_a_load_killed_mid_way_writes_nothing_and_a_rerun_completes(pg_schema, w
     app = f"ferry-fault-{uuid.uuid4().hex[:8]}"
     url = pg_schema_url(schema, app=app)
     ensure_schema(parse_target(url))
+    schema = indexes(url)  # a first load drops and rebuilds them inside its transaction
     run_id = warehouse.write_bulk(BULK, "bulk-1")
     outcome: dict = {}
 
@@ -61,6 +62,7 @@ def test_a_load_killed_mid_way_writes_nothing_and_a_rerun_completes(pg_schema, w
     assert "connection to the target was lost" in str(outcome["error"])
     assert scalar(url, "SELECT count(*) FROM clients") == 0
     assert scalar(url, "SELECT count(*) FROM balances") == 0
+    assert indexes(url) == schema
 
     result = load_run(warehouse.path, run_id, options(url))
     assert result.clients_new == BULK
@@ -84,6 +86,7 @@ def test_a_sqlite_load_killed_mid_way_leaves_the_last_committed_state(tmp_path, 
     db = tmp_path / "booking.db"
     url = f"sqlite:///{db}"
     load(warehouse, url, [client("Anna Nova", "anna@example.cz")])
+    schema = indexes(url)  # the bulk load below drops and rebuilds them inside its transaction
     run_id = warehouse.write_bulk(SQLITE_BULK, "bulk-1")
     child = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, str(warehouse.path), run_id, url],
                              cwd=Path(__file__).resolve().parent.parent)
@@ -96,6 +99,7 @@ def test_a_sqlite_load_killed_mid_way_leaves_the_last_committed_state(tmp_path, 
     assert journal.exists(), "the load finished before it could be killed"
     assert read_target_snapshot(url, "studio-a").logins == []
     assert scalar(url, "SELECT count(*) FROM clients") == 1
+    assert indexes(url) == schema
     result = load_run(warehouse.path, run_id, options(url))
     assert (result.clients_new, scalar(url, "SELECT count(*) FROM clients")) == (SQLITE_BULK, SQLITE_BULK + 1)
 

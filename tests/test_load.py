@@ -17,7 +17,7 @@ from flows.errors import TargetError
 from flows.load import load_run
 from flows.target.db import LOCK_NAMESPACE, ensure_schema, parse_target
 from tests.target_fixtures import (  # noqa: F401
-    balances_of, client, counts, dump, load, needs_pg, options, pg_schema, scalar, sql, target_url, warehouse,
+    balances_of, client, counts, dump, indexes, load, needs_pg, options, pg_schema, scalar, sql, target_url, warehouse,
 )
 
 ANNA = dict(full_name="Anna Nováková", email="anna@example.cz")
@@ -282,3 +282,190 @@ def test_the_pg_lock_is_per_tenant(pg_schema, warehouse, monkeypatch):
         started = time.monotonic()
         assert load(warehouse, url, [client(**ANNA)], tenant="studio-b").clients_new == 1
     assert time.monotonic() - started < 4
+
+
+# ------------------------------------------------------------------ bulk loads (speed paths)
+
+@pytest.fixture
+def built_after(monkeypatch):
+    """The names of the indexes each load built after its inserts (see bulk_indexes)."""
+    import flows.load
+    seen: list[list[str]] = []
+    real = flows.load.bulk_indexes
+
+    def spy(*args, **kwargs):
+        chosen = real(*args, **kwargs)
+        seen.append(sorted(name for name, _ in chosen))
+        return chosen
+
+    monkeypatch.setattr(flows.load, "bulk_indexes", spy)
+    return seen
+
+
+def test_a_first_load_builds_the_indexes_once_and_loads_the_same_rows(target_url, warehouse, built_after):
+    ensure_schema(parse_target(target_url))
+    schema = indexes(target_url)
+    file = [client(f"Client {i}", f"c{i}@example.cz", balances={"credits": i, "entries": 1}) for i in range(5)]
+    file += [client("No Mail", None, balances={"credits": 2}),
+             client("Cyril Login", "cyril@example.cz", login_id="cyril", password_hash="h")]
+    first = load(warehouse, target_url, file)
+    expected = ["clients_account", "clients_email_key", "clients_login_key", "clients_match_key"]
+    if not target_url.startswith("sqlite"):
+        expected = sorted(expected + ["balances_key", "invite_queue_client", "invite_queue_one_pending"])
+    assert built_after == [expected]
+    assert indexes(target_url) == schema
+    assert (first.clients_new, first.invites_queued, first.accounts_created) == (7, 5, 1)
+    rows = sql(target_url, "SELECT id, email, registration_status FROM clients ORDER BY id")
+    assert [r["id"] for r in rows] == list(range(rows[0]["id"], rows[0]["id"] + 7))  # file order, no gaps
+    assert [r["email"] for r in rows] == [f"c{i}@example.cz" for i in range(5)] + [None, "cyril@example.cz"]
+    assert rows[-1]["registration_status"] == "registered"
+    assert balances_of(target_url, "studio-a")[("c4@example.cz", "credits")] == 4
+    assert first.control_totals["credits"] == {"source": 12.0, "target": 12.0}
+    before = dump(target_url)
+    again = load(warehouse, target_url, file)
+    assert counts(again) == (0, 0, 7, 0) and built_after[1] == [] and dump(target_url) == before
+
+    from flows.undo import undo_run
+    undo_run(target_url, again.run_id)
+    undo_run(target_url, first.run_id)
+    assert scalar(target_url, "SELECT count(*) FROM clients") == 0
+    assert scalar(target_url, "SELECT count(*) FROM balances") == 0
+    assert indexes(target_url) == schema
+
+
+def test_a_load_smaller_than_the_target_keeps_its_indexes(target_url, warehouse, built_after):
+    load(warehouse, target_url, [client(f"Client {i}", f"c{i}@example.cz", balances={"credits": 1}) for i in range(4)])
+    schema = indexes(target_url)
+    result = load(warehouse, target_url, [client("Client 0", "c0@example.cz", balances={"credits": 3}),
+                                          client("New One", "new@example.cz", balances={"credits": 2})])
+    assert built_after[1] == [] and counts(result) == (1, 1, 0, 1)
+    assert indexes(target_url) == schema
+    assert balances_of(target_url, "studio-a")[("c0@example.cz", "credits")] == 3
+    assert scalar(target_url, "SELECT max(id) FROM clients") == scalar(target_url, "SELECT min(id) FROM clients") + 4
+
+
+def test_another_tenants_clients_keep_postgresql_on_the_row_by_row_path(target_url, warehouse, built_after):
+    """SQLite rebuilds whenever the load at least doubles the table; PostgreSQL only into a
+    booking database without clients (dropping an index would lock out every tenant's readers)."""
+    load(warehouse, target_url, [client(**ANNA, balances={"credits": 5})], tenant="b")
+    tenant_b = dump(target_url)
+    schema = indexes(target_url)
+    result = load(warehouse, target_url, [client(**ANNA, balances={"credits": 7}), client("Bob Li", "bob@example.cz")])
+    assert counts(result) == (2, 0, 0, 2)
+    assert built_after[1] == (["clients_email_key", "clients_match_key"] if target_url.startswith("sqlite") else [])
+    assert indexes(target_url) == schema
+    after = dump(target_url)
+    assert [r for r in after["clients"] if r["tenant"] == "b"] == tenant_b["clients"]
+    assert balances_of(target_url, "studio-a") == {("anna@example.cz", "credits"): 7}
+
+
+@needs_pg
+def test_a_pg_first_load_never_waits_for_a_reader_of_the_booking_tables(pg_schema, warehouse, built_after):
+    """Someone reads clients (the app): the exclusive lock is not free, so the load keeps the
+    indexes and goes on at once instead of waiting (or deadlocking) for that reader."""
+    url = pg_schema[1]
+    ensure_schema(parse_target(url))
+    schema = indexes(url)
+    reader = psycopg.connect(url)
+    try:
+        reader.execute("SELECT count(*) FROM clients")  # holds its lock until it commits
+        started = time.monotonic()
+        result = load(warehouse, url, [client(**ANNA, balances={"credits": 5})])
+        assert time.monotonic() - started < 5
+    finally:
+        reader.rollback()
+        reader.close()
+    assert built_after == [[]] and result.clients_new == 1
+    assert indexes(url) == schema
+
+
+def test_a_unique_index_rebuilt_after_the_inserts_still_fails_the_whole_load(target_url, warehouse, built_after):
+    """Two clients of one run with one login (marts written by hand: the gate would stop it)."""
+    ensure_schema(parse_target(target_url))
+    schema = indexes(target_url)
+    with pytest.raises(TargetError, match="clients_login_key"):
+        load(warehouse, target_url, [client(**ANNA, login_id="anna", password_hash="h"),
+                                     client("Anna Two", "anna2@example.cz", login_id="ANNA", password_hash="h")])
+    assert "clients_login_key" in built_after[0]
+    assert scalar(target_url, "SELECT count(*) FROM clients") == 0
+    assert scalar(target_url, "SELECT count(*) FROM accounts") == 0
+    assert indexes(target_url) == schema
+
+
+def _comparable(tables: dict) -> dict:
+    """The booking tables without times and run ids; balances without their ids, whose
+    order PostgreSQL's join order decides (it always did)."""
+    out = {t: [{k: v for k, v in r.items() if k not in ("created_at", "updated_at", "run_id", "created_run_id")}
+               for r in rows] for t, rows in tables.items()}
+    out["balances"] = sorted((r["client_id"], r["kind"], r["card_template"] or "", float(r["amount"]), r["tier"])
+                             for r in out["balances"])
+    return out
+
+
+@pytest.mark.parametrize("pairs", [0, 2, 9])
+def test_balances_staged_in_the_clients_rows_or_as_rows_load_the_same(target_url, warehouse, tmp_path, monkeypatch, pairs):
+    """A run's few (kind, card template) pairs ride in the clients' stage rows; more than
+    MAX_PAIRS (here 9) are staged as rows. Both give the same target as the other way."""
+    import flows.target.stage as stage
+    cards = {(f"kind{k}", f"template{k}" if k % 2 else None): (k + 0.5, f"tier{k}" if k % 3 else None)
+             for k in range(pairs)}
+    file = [client(f"Client {i}", f"c{i}@example.cz" if i % 4 else None,
+                   balances={key: value for n, (key, value) in enumerate(cards.items()) if (n + i) % 3})
+            for i in range(6)]
+    first = load(warehouse, target_url, file)
+    changed = [dict(c, _balances={key: (a + 1, t) for key, (a, t) in c["_balances"].items()}) for c in file]
+    second = load(warehouse, target_url, changed)
+    as_it_is = _comparable(dump(target_url))
+
+    other = (f"sqlite:///{tmp_path / 'other.db'}" if target_url.startswith("sqlite")
+             else target_url.replace(pg_schema_name(target_url), pg_schema_name(target_url) + "_o"))
+    if not target_url.startswith("sqlite"):
+        with psycopg.connect(target_url.split("?")[0], autocommit=True) as con:
+            con.execute(f'CREATE SCHEMA "{pg_schema_name(target_url)}_o"')
+    try:
+        monkeypatch.setattr(stage, "MAX_PAIRS", 0 if pairs <= stage.MAX_PAIRS else 99)
+        assert (counts(load(warehouse, other, file)), counts(load(warehouse, other, changed))) == (
+            counts(first), counts(second))
+        assert _comparable(dump(other)) == as_it_is
+    finally:
+        if not target_url.startswith("sqlite"):
+            with psycopg.connect(target_url.split("?")[0], autocommit=True) as con:
+                con.execute(f'DROP SCHEMA "{pg_schema_name(target_url)}_o" CASCADE')
+
+
+def pg_schema_name(url: str) -> str:
+    return url.split("search_path%3D", 1)[1].split("&", 1)[0]
+
+
+def test_a_balance_without_an_amount_fails_the_load_as_it_always_did(target_url, warehouse):
+    run_id = warehouse.write([client(**ANNA, balances={"credits": 5, "entries": 1})])
+    import duckdb
+    con = duckdb.connect(str(warehouse.path))
+    con.execute("UPDATE marts.balances SET amount = NULL WHERE run_id = ? AND kind = 'entries'", [run_id])
+    con.close()
+    with pytest.raises(TargetError):
+        load_run(warehouse.path, run_id, options(target_url))
+    assert scalar(target_url, "SELECT count(*) FROM clients") == 0
+
+
+def test_a_field_the_whole_file_leaves_empty_is_cleared(target_url, warehouse):
+    """Columns NULL for every client of a run are not copied at all: the stage says NULL."""
+    load(warehouse, target_url, [client(**ANNA, phone="+420601000001", salutation="Ms"),
+                                 client("Bob Li", "bob@example.cz", phone="+420601000002")])
+    result = load(warehouse, target_url, [client(**ANNA), client("Bob Li", "bob@example.cz")])
+    assert counts(result) == (0, 2, 0, 0)
+    assert sql(target_url, "SELECT phone, salutation FROM clients ORDER BY id") == [
+        {"phone": None, "salutation": None}, {"phone": None, "salutation": None}]
+
+
+def test_sqlite_stages_many_rows_per_insert_and_the_rest_alone(tmp_path, warehouse, monkeypatch):
+    import flows.target.stage as stage
+    monkeypatch.setattr(stage, "ROWS_PER_INSERT", 2)
+    url = f"sqlite:///{tmp_path / 'booking.db'}"
+    file = [client(f"Client {i}", f"c{i}@example.cz" if i != 3 else None, birth_date=None if i % 2 else "1980-01-02",
+                   balances={"credits": i}) for i in range(5)]
+    assert counts(load(warehouse, url, file)) == (5, 0, 0, 4)
+    rows = sql(url, "SELECT full_name, email, birth_date FROM clients ORDER BY id")
+    assert rows == [{"full_name": f"Client {i}", "email": f"c{i}@example.cz" if i != 3 else None,
+                     "birth_date": None if i % 2 else "1980-01-02"} for i in range(5)]
+    assert balances_of(url, "studio-a")[("Client 3", "credits")] == 3

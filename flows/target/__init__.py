@@ -1,9 +1,10 @@
 """The target booking database: its schema and everything that writes it.
 
 Modules: db (URL, connections, schema + schema_version, tenant lock, errors), stage (bulk
-copy of a run's marts into temp tables: COPY on PostgreSQL, executemany on SQLite), plan
-(matching and decisions into narrow temp tables; reads the target only, so a dry run runs
-it too), write (the load's set-based writes, change log, control totals). Public entry
+copy of a run's marts into temp tables: COPY on PostgreSQL, executemany on SQLite; the
+balances ride in the clients' rows), plan (matching and decisions into narrow temp
+tables; reads the target only, so a dry run runs it too), write (the load's set-based
+writes, change log, control totals, indexes built after a bulk insert). Public entry
 points: flows/load.py, flows/undo.py, flows/contacts.py. Schema: schema_sqlite.sql and
 schema_postgres.sql (version 1; upgrades go in db.UPGRADES).
 

@@ -43,7 +43,7 @@ def create_plan_tables(conn: Connection, d: Dialect) -> None:
     PostgreSQL: free space on each page keeps the few later UPDATEs in place (HOT)."""
     b, flag = d.bigint, d.boolean
     conn.exec_driver_sql(f"CREATE TEMP TABLE plan_match (client_key {b} PRIMARY KEY, "
-                         f"by_key {flag} NOT NULL, target_id {b}, new_id {b}) {d.fill} {d.on_commit}")
+                         f"by_key {flag} NOT NULL, target_id {b}) {d.fill} {d.on_commit}")
     conn.exec_driver_sql(f"""
         CREATE TEMP TABLE plan (
             client_key {b} PRIMARY KEY, target_id {b}, is_new {flag} NOT NULL, email text,
@@ -67,7 +67,11 @@ def make_plan(conn: Connection, d: Dialect, tenant: str, invites: str, *,
     `assign_ids` (a load, never a dry run): new clients get their ids from the database's
     sequence here, so nothing has to read inserted rows back."""
     run = lambda sql: conn.execute(text(sql), {"tenant": tenant})  # noqa: E731
-    _match(run, d, assume_empty)
+    # a tenant without clients matches nothing: no lookup per row (a first load)
+    empty = assume_empty or not run("SELECT 1 FROM clients WHERE tenant = :tenant LIMIT 1").first()
+    _match(run, d, empty)
+    if d.name == "postgresql":
+        run("ANALYZE plan_match")
     if assign_ids and d.name == "sqlite":
         _number_new_clients(run)
     _decide(run, d, invites, assign_ids)
@@ -125,26 +129,29 @@ def _effective(d: Dialect) -> dict[str, str]:
 
 
 def _number_new_clients(run) -> None:
-    """SQLite: new ids in file order, numbered on the narrow table (under BEGIN IMMEDIATE
-    nobody else takes ids meanwhile; AUTOINCREMENT never reuses one)."""
-    run("""UPDATE plan_match SET new_id = n.id
-             FROM (SELECT client_key, row_number() OVER (ORDER BY client_key)
-                          + (SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'clients'), 0),
-                                        coalesce((SELECT max(id) FROM clients), 0))) AS id
-                     FROM plan_match WHERE target_id IS NULL) AS n
-            WHERE plan_match.client_key = n.client_key""")
+    """SQLite: new ids in file order (under BEGIN IMMEDIATE nobody else takes ids meanwhile;
+    AUTOINCREMENT never reuses one), into a table keyed by client_key: plan_match is in
+    client_key order already, so this is one append-only pass (an UPDATE of plan_match
+    rewrote every row: 1.0 s vs 0.3 s per 1M)."""
+    run("CREATE TEMP TABLE plan_new (client_key INTEGER PRIMARY KEY, id INTEGER NOT NULL)")
+    run("""INSERT INTO plan_new (client_key, id)
+           SELECT client_key, row_number() OVER (ORDER BY client_key)
+                  + (SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'clients'), 0),
+                                coalesce((SELECT max(id) FROM clients), 0)))
+             FROM plan_match WHERE target_id IS NULL ORDER BY client_key""")
 
 
-def _new_id(d: Dialect) -> str:
-    """The id a new client gets (m = its plan_match row)."""
+def _new_id(d: Dialect) -> tuple[str, str]:
+    """(the id a new client gets, the join that provides it); m = its plan_match row."""
     if d.name == "postgresql":
         # the scalar subquery is evaluated once; pg_get_serial_sequence() per row costs 2.5 s per 1M
-        return "nextval((SELECT CAST(pg_get_serial_sequence('clients', 'id') AS regclass)))"
-    return "m.new_id"
+        return "nextval((SELECT CAST(pg_get_serial_sequence('clients', 'id') AS regclass)))", ""
+    return "n.id", "LEFT JOIN plan_new n ON n.client_key = m.client_key"
 
 
 def _decide(run, d: Dialect, invites: str, assign_ids: bool) -> None:
-    target_id = f"CASE WHEN m.target_id IS NULL THEN {_new_id(d)} ELSE m.target_id END" if assign_ids else "m.target_id"
+    new_id, numbered = _new_id(d) if assign_ids else ("", "")
+    target_id = f"CASE WHEN m.target_id IS NULL THEN {new_id} ELSE m.target_id END" if assign_ids else "m.target_id"
     effective = _effective(d)
     value = lambda f: effective.get(f, f"s.{f}")  # noqa: E731
     differs = " OR ".join(f"c.{f} {d.ne} {value(f)}" for f in COMPARED)
@@ -179,7 +186,8 @@ def _decide(run, d: Dialect, invites: str, assign_ids: bool) -> None:
                                                        AND i.client_id IS NOT NULL), FALSE) AS invited_before
                       FROM plan_match m
                       JOIN stage_clients s ON s.client_key = m.client_key
-                      LEFT JOIN clients c ON c.id = m.target_id AND c.tenant = :tenant) AS x""")
+                      LEFT JOIN clients c ON c.id = m.target_id AND c.tenant = :tenant
+                      {numbered}) AS x""")
 
 
 def _balances(run, d: Dialect) -> None:
