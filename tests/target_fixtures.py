@@ -196,6 +196,15 @@ def dump(url: str, tables=TABLES) -> dict[str, list[dict]]:
     return {t: sql(url, f"SELECT * FROM {t} ORDER BY id") for t in tables}
 
 
+def indexes(url: str) -> list[tuple[str, str]]:
+    """Every index of the booking database, with its definition (a load may rebuild them)."""
+    if url.startswith("sqlite"):
+        rows = sql(url, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+        return [(r["name"], r["sql"]) for r in rows]
+    rows = sql(url, "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname")
+    return [(r["indexname"], r["indexdef"]) for r in rows]
+
+
 def balances_of(url: str, tenant: str) -> dict[tuple[str, str], float]:
     """(email or name, kind) -> amount for the tenant."""
     rows = sql(url, """SELECT coalesce(c.email, c.full_name) AS who, b.kind, b.amount
