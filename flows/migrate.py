@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,20 +38,6 @@ class RunOutcome:
 def new_run_id() -> str:
     """Sortable by time, unique across machines: 20261124T081500Z-3f9a1c."""
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-def _import_heavy_libraries() -> None:
-    import great_expectations  # noqa: F401  (~2 s)
-    from dbt.cli import main  # noqa: F401  (~1 s)
-
-
-def warm_up_imports() -> None:
-    """Import GX and dbt in a background thread while land reads the file.
-
-    Land spends most of a big file's time waiting on its phone-number worker processes,
-    so the ~3 s these imports cost is hidden instead of added.
-    """
-    threading.Thread(target=_import_heavy_libraries, name="ferry-warm-up", daemon=True).start()
 
 
 def check_options(opts: RunOptions) -> None:
@@ -97,7 +82,6 @@ def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, 
 
     quiet_environment(opts.home)
     check_options(opts)
-    warm_up_imports()
     templates = templates_for_run(opts.card_template, opts.card_templates)  # bad ones: exit 2 before work
     run_id = new_run_id()
     run_dir = opts.run_dir(run_id)

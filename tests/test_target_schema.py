@@ -13,7 +13,9 @@ from sqlalchemy import inspect
 from flows.errors import TargetError
 from flows.load import read_target_snapshot
 from flows.target.db import SCHEMA_VERSION, ensure_schema, make_engine, parse_target
-from tests.target_fixtures import PG_URL, client, load, needs_pg, pg_schema, scalar, sql, target_url, warehouse  # noqa: F401
+from tests.target_fixtures import (  # noqa: F401
+    PG_URL, client, indexes, load, needs_pg, pg_schema, scalar, sql, target_url, warehouse,
+)
 
 CONTRACT_COLUMNS = {
     "clients": {"id", "tenant", "full_name", "first_name", "last_name", "salutation", "email", "phone",
@@ -77,6 +79,19 @@ def test_a_newer_schema_is_refused(target_url):
     sql(target_url, "INSERT INTO schema_version (version) VALUES (:v)", v=SCHEMA_VERSION + 1)
     with pytest.raises(TargetError, match="newer"):
         ensure_schema(parse_target(target_url))
+
+
+def test_a_version_1_target_is_upgraded_in_place(target_url, warehouse):
+    """Version 2 indexes balances.account_id: deleting an account (undo of a login import)
+    sets that column to NULL, and without the index each deleted account read every balance."""
+    load(warehouse, target_url, [client("Ann Lee", "ann@example.com", balances={"entries": 3})])
+    sql(target_url, "DROP INDEX balances_account")
+    sql(target_url, "DELETE FROM schema_version")
+    sql(target_url, "INSERT INTO schema_version (version) VALUES (1)")
+    ensure_schema(parse_target(target_url))
+    assert [r["version"] for r in sql(target_url, "SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    assert "balances_account" in {name for name, _ in indexes(target_url)}
+    assert scalar(target_url, "SELECT count(*) FROM balances") == 1  # the data stayed
 
 
 def test_snapshot_of_a_missing_sqlite_target_is_empty_and_creates_nothing(tmp_path):

@@ -28,9 +28,12 @@ from sqlalchemy.pool import NullPool
 from flows.errors import FerryError, TargetError
 from flows.options import redact_url
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Upgrades from version N to N+1, per dialect: {N: {"sqlite": sql, "postgresql": sql}}.
-UPGRADES: dict[int, dict[str, str]] = {}
+_BALANCES_ACCOUNT = "CREATE INDEX IF NOT EXISTS balances_account ON balances (account_id);"
+UPGRADES: dict[int, dict[str, str]] = {
+    1: {"sqlite": _BALANCES_ACCOUNT, "postgresql": _BALANCES_ACCOUNT},  # undo of a big login import
+}
 
 LOCK_NAMESPACE = 0x46525259  # 'FRRY': keeps Ferry's advisory locks apart from the app's
 SCHEMA_LOCK_KEY = 0

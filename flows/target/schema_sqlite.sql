@@ -1,4 +1,4 @@
--- The target booking database, schema version 1 (SQLite).
+-- The target booking database, schema version 2 (SQLite).
 -- Keep in step with schema_postgres.sql: same tables, columns, indexes and trigger.
 -- Types: dates and timestamps are ISO text, booleans 0/1, amounts NUMERIC, tags/extra JSON text.
 -- Foreign keys as on PostgreSQL (none on balances.client_id / invite_queue.client_id).
@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS balances (
     created_run_id  TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS balances_key ON balances (client_id, kind, coalesce(card_template, ''));
+-- deleting an account (undo of a login import) sets these to NULL: without an index each
+-- deleted account scanned every balance
+CREATE INDEX IF NOT EXISTS balances_account ON balances (account_id);
 
 CREATE TABLE IF NOT EXISTS invite_queue (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
