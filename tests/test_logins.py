@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 
 from flows.headers import default_dictionary, map_headers
 from flows.target.db import ensure_schema, parse_target
+from flows.undo import undo_run
 from tests.target_fixtures import dump, pg_schema, scalar, sql, target_url  # noqa: F401
 
 # eTermin's own example layout (Anrede, Nachname, Vorname, Postleitzahl, E-Mail) plus the two
@@ -157,6 +158,13 @@ def test_etermin_login_import_registers_clients_with_accounts(migrate, tmp_path,
     jonas_account = sql(target_url, "SELECT * FROM accounts WHERE email = 'jonas@example.de'")
     assert [(a["id"], a["created_by_tenant"]) for a in jonas_account] == [(jonas["account_id"], TENANT)]
     assert scalar(target_url, "SELECT count(*) FROM accounts") == 4
+    # his invitation from the first run is withdrawn: he can log in already
+    invite = "SELECT status FROM invite_queue WHERE tenant = :t AND email = 'jonas@example.de'"
+    assert [r["status"] for r in sql(target_url, invite, t=TENANT)] == ["withdrawn"]
+    # and undoing the second run brings it back
+    undo_run(target_url, again.summary["run_id"])
+    assert [r["status"] for r in sql(target_url, invite, t=TENANT)] == ["pending"]
+    assert clients(target_url)["jonas@example.de"]["registration_status"] == "unregistered"
 
 
 LOGIN_CLASHES = """Salutation,Last name,First name,Postal code,email,Login ID,Password

@@ -62,7 +62,7 @@ def apply_plan(conn: Connection, d: Dialect, tenant: str, run_id: str, *,
     run = _runner(conn, tenant, run_id)
     _log_before_images(run, d)
     _update_clients(run)
-    _register(run)
+    _register(run, d)
     # which clients this run left registered: undo refuses for any other registered since
     run("""INSERT INTO change_log (run_id, tenant, table_name, row_id, action, before)
            SELECT :run, :tenant, 'clients', p.target_id, 'registered', '{}'
@@ -171,10 +171,11 @@ def _insert_clients(run) -> None:
              WHERE p.is_new ORDER BY p.client_key""")
 
 
-def _register(run) -> None:
+def _register(run, d: Dialect) -> None:
     """Logins, before the new clients exist: a new account per e-mail without one (its
     trigger claims the tenant's existing unregistered clients with that e-mail), or a link
-    to the existing account."""
+    to the existing account. A client who registers now needs no invitation to register:
+    its pending one (from an earlier run) is withdrawn; undo puts it back."""
     run("""INSERT INTO accounts (email, created_by_tenant, created_at, run_id)
            SELECT p.email, :tenant, CURRENT_TIMESTAMP, :run
              FROM plan p WHERE p.registers AND p.account_id IS NULL ORDER BY p.client_key""")
@@ -186,6 +187,9 @@ def _register(run) -> None:
                                run_id = :run, updated_at = CURRENT_TIMESTAMP
               FROM plan p
              WHERE p.registers AND NOT p.is_new AND clients.id = p.target_id AND clients.tenant = :tenant""")
+    invited = "status = 'pending' AND client_id IN (SELECT target_id FROM plan WHERE registers AND NOT is_new)"
+    log_rows(run, d, "invite_queue", "update", f"t.{invited}")
+    run(f"UPDATE invite_queue SET status = 'withdrawn' WHERE tenant = :tenant AND {invited}")
 
 
 def _update_balances(run, d: Dialect) -> None:
