@@ -290,8 +290,10 @@ def test_the_pg_lock_is_per_tenant(pg_schema, warehouse, monkeypatch):
 def built_after(monkeypatch):
     """The names of the indexes each load built after its inserts (see bulk_indexes)."""
     import flows.load
+    import flows.target.write
     seen: list[list[str]] = []
     real = flows.load.bulk_indexes
+    monkeypatch.setattr(flows.target.write, "BULK_MIN_CLIENTS", 1)  # the speed path at test size
 
     def spy(*args, **kwargs):
         chosen = real(*args, **kwargs)
