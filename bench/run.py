@@ -7,7 +7,9 @@
 Every measurement runs in a child process so that its wall time and peak RSS are its own:
 the child is reaped with os.wait4(), whose rusage belongs to that child alone (on Linux,
 ru_maxrss is the largest resident set of the child or any descendant it waited for; not the
-sum of the process tree). Results are printed as a table and written to
+sum of the process tree), so every 50 ms the resident memory of the child's whole session
+(the gate's and the phones' worker processes with it) is summed as well: `tree MB`, the
+figure to hold against a memory limit. Results are printed as a table and written to
 bench/results/latest.json. Test data is generated once into bench/data/ (git-ignored) and
 reused; `--regenerate` writes it again.
 
@@ -70,17 +72,43 @@ def dataset(rows: int, kind: str, seed: int, regenerate: bool) -> tuple[Path, di
 # child processes
 # --------------------------------------------------------------------------------------
 
+def tree_rss_mb(session: int) -> float:
+    """Resident memory of every process in `session` together (Linux /proc), in MB: a run's
+    helper processes (the gate's, the phones') count with it."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            if int(fields[3]) != session:  # the session id (after state, ppid, pgrp)
+                continue
+            with open(f"/proc/{entry.name}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 2**20
+
+
 def run_child(cmd: list[str], env: dict, out_path: Path, err_path: Path, timeout: float) -> dict:
-    """Run cmd, return wall seconds, exit code and the child's own peak RSS (MB)."""
+    """Run cmd, return wall seconds, exit code, the child's own peak RSS and the peak of its
+    whole process tree sampled every 50 ms (MB)."""
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT,
                                 start_new_session=True)
         timed_out = False
+        tree_peak, next_sample = 0.0, 0.0
+        sampling = sys.platform.startswith("linux")
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
+            if sampling and time.perf_counter() >= next_sample:
+                tree_peak = max(tree_peak, tree_rss_mb(proc.pid))
+                next_sample = time.perf_counter() + 0.05
             if time.perf_counter() - t0 > timeout and not timed_out:
                 timed_out = True
                 try:
@@ -98,6 +126,7 @@ def run_child(cmd: list[str], env: dict, out_path: Path, err_path: Path, timeout
         "exit": proc.returncode,
         "timed_out": timed_out,
         "peak_mb": round(maxrss_kb / 1024, 1),
+        "tree_peak_mb": round(tree_peak, 1) if sampling else None,
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
     }
 
@@ -241,7 +270,8 @@ def bench_migrate(args, ferry: str) -> list[dict]:
                     "stderr_tail": stderr_tail if (res["exit"] not in (0, 1) or not summary) else "",
                 }
                 results.append(result)
-                print(f"  exit {res['exit']}, {res['seconds']:.1f} s, peak {res['peak_mb']:.0f} MB, "
+                print(f"  exit {res['exit']}, {res['seconds']:.1f} s, peak {res['peak_mb']:.0f} MB "
+                      f"(process tree {fmt(res['tree_peak_mb'], '.0f')} MB), "
                       f"status {result['status']}", file=sys.stderr, flush=True)
                 if result["stderr_tail"]:
                     print("  stderr (tail):\n    " + result["stderr_tail"].strip().replace("\n", "\n    ")[-1200:],
@@ -344,7 +374,7 @@ def print_table(results: list[dict]) -> None:
     if mig:
         extra_steps = sorted({s for r in mig for s in (r["steps"] or {})} - set(STEPS))
         steps = list(STEPS) + extra_steps
-        head = ["target", "rows", "status", "exit", "seconds", "rows/s"] + steps + ["peak MB", "counts"]
+        head = ["target", "rows", "status", "exit", "seconds", "rows/s"] + steps + ["peak MB", "tree MB", "counts"]
         body = []
         for r in mig:
             st = r["steps"] or {}
@@ -353,7 +383,7 @@ def print_table(results: list[dict]) -> None:
                 f"{r['rows']:,}", r["status"] or "–", str(r["exit"]),
                 fmt(r["seconds"], ".1f"), fmt(r["rows_per_second"], ",d"),
                 *[fmt(st.get(s), ".2f") for s in steps],
-                fmt(r["peak_mb"], ".0f"),
+                fmt(r["peak_mb"], ".0f"), fmt(r.get("tree_peak_mb"), ".0f"),
                 {True: "ok", False: "DIFF", None: "–"}[r["counts_match"]],
             ])
         _table(head, body)

@@ -1,6 +1,7 @@
 """Load: one run's marts into the target booking database, in one transaction (CONTRACT §6).
 
-    stage (bulk copy into temp tables) -> plan (match, compare, decide; reads only)
+    stage (bulk copy: PostgreSQL temp tables; SQLite a scratch file attached to the load)
+    -> plan (match, compare, decide; reads only)
     -> write (before-images to change_log, then set-based INSERT/UPDATE; a load that at
        least doubles the clients builds their indexes once, after the inserts)
     -> control totals re-read from the target -> commit
@@ -13,19 +14,21 @@ flows/target/__init__.py.
 
 from __future__ import annotations
 
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 from sqlalchemy import text
 
 from flows.errors import TargetError
 from flows.options import RunOptions
 from flows.target.db import (
-    dialect_of, ensure_schema, memory_target, parse_target, read_transaction, seal_read_only,
-    transaction,
+    Target, dialect_of, ensure_schema, memory_target, parse_target, read_transaction, seal_read_only,
+    target_errors, transaction,
 )
 from flows.target.plan import PlanCounts, create_plan_tables, make_plan
-from flows.target.stage import stage_run
+from flows.target.stage import ScratchStage, scratch_stage, stage_run
 from flows.target.write import apply_plan, bulk_indexes, control_totals, record_run, remove_tenant_clients
 
 
@@ -63,40 +66,82 @@ class LoadResult:
     accounts_linked: int = 0
 
 
-def load_run(warehouse: Path, run_id: str, opts: RunOptions, dry_run: bool = False) -> LoadResult:
+def load_run(warehouse: Path, run_id: str, opts: RunOptions, dry_run: bool = False,
+             verdict: Callable[[], bool] = lambda: True) -> LoadResult | None:
     """Write (or, dry_run, only plan) run `run_id` of the warehouse into opts.target_url
-    for opts.tenant. Any target failure: rolled back, TargetError (URL password hidden)."""
+    for opts.tenant. Any target failure: rolled back, TargetError (URL password hidden).
+
+    `verdict()` is asked once the run is staged and before the target is created or
+    changed (the gate runs meanwhile, see flows/migrate.py): False leaves the target as
+    it was and returns None. A dry run never asks."""
     target = parse_target(opts.target_url)
-    if dry_run:
-        return _dry_run(target, Path(warehouse), run_id, opts)
-    ensure_schema(target)
+    warehouse = Path(warehouse)
     d = dialect_of(target)
-    with transaction(target, "the load", tenant=opts.tenant) as conn:
-        _refuse_loaded_run(conn, run_id)
-        if opts.replace_existing:
-            remove_tenant_clients(conn, d, opts.tenant, run_id)
-        source = stage_run(conn, target, d, Path(warehouse), run_id)
-        create_plan_tables(conn, d)
-        plan = make_plan(conn, d, opts.tenant, opts.invites, assign_ids=True)
-        apply_plan(conn, d, opts.tenant, run_id, bulk=bulk_indexes(conn, d, plan))
-        totals = control_totals(conn, opts.tenant, run_id, source)
-        record_run(conn, opts.tenant, run_id, opts.replace_existing, asdict(plan))
+    with _stage_outside(target, warehouse, run_id) as scratch:
+        if dry_run:
+            return _dry_run(target, warehouse, run_id, opts, scratch)
+        if scratch is not None:  # SQLite: staged, nothing opened yet
+            if not verdict():
+                return None
+            ensure_schema(target)
+            with transaction(target, "the load", tenant=opts.tenant, attach=scratch.path) as conn:
+                return _write(conn, d, run_id, opts, scratch.totals)
+        try:  # PostgreSQL: staged in the load's own session, under the tenant lock
+            with transaction(target, "the load", tenant=opts.tenant) as conn:
+                source = stage_run(conn, target, d, warehouse, run_id)
+                if not verdict():
+                    raise _Blocked  # rolls the temp tables back
+                ensure_schema(target)  # its own short transaction, as before
+                return _write(conn, d, run_id, opts, source)
+        except _Blocked:
+            return None
+
+
+class _Blocked(Exception):
+    """The gate said no after staging: roll back."""
+
+
+def _write(conn, d, run_id: str, opts: RunOptions, source: dict) -> LoadResult:
+    _refuse_loaded_run(conn, run_id)
+    if opts.replace_existing:
+        remove_tenant_clients(conn, d, opts.tenant, run_id)
+    create_plan_tables(conn, d)
+    plan = make_plan(conn, d, opts.tenant, opts.invites, assign_ids=True)
+    apply_plan(conn, d, opts.tenant, run_id, bulk=bulk_indexes(conn, d, plan))
+    totals = control_totals(conn, opts.tenant, run_id, source)
+    record_run(conn, opts.tenant, run_id, opts.replace_existing, asdict(plan))
     return _result(plan, totals)
 
 
-def _dry_run(target, warehouse: Path, run_id: str, opts: RunOptions) -> LoadResult:
-    with read_transaction(target, "the dry run") as conn:
+@contextmanager
+def _stage_outside(target: Target, warehouse: Path, run_id: str) -> Iterator[ScratchStage | None]:
+    """SQLite: the stage, built in a scratch file before any transaction opens (see
+    flows/target/stage.py). PostgreSQL stages inside its transaction: None."""
+    if target.is_pg:
+        yield None
+        return
+    with ExitStack() as stack:
+        with target_errors(target, "staging the run"):
+            scratch = stack.enter_context(scratch_stage(warehouse, run_id))
+        yield scratch
+
+
+def _dry_run(target, warehouse: Path, run_id: str, opts: RunOptions, scratch) -> LoadResult:
+    with read_transaction(target, "the dry run", attach=scratch and scratch.path) as conn:
         if conn is not None:
-            return _plan_only(conn, target, warehouse, run_id, opts)
+            return _plan_only(conn, target, warehouse, run_id, opts, scratch)
     # no target yet: plan against an empty schema in memory (everything is new)
     memory = memory_target()
-    with transaction(memory, "the dry run", schema=True) as conn:
-        return _plan_only(conn, memory, warehouse, run_id, opts)
+    with ExitStack() as stack:
+        if scratch is None:  # a PostgreSQL target that does not exist: SQLite stages in memory's stead
+            scratch = stack.enter_context(_stage_outside(memory, warehouse, run_id))
+        with transaction(memory, "the dry run", schema=True, attach=scratch.path) as conn:
+            return _plan_only(conn, memory, warehouse, run_id, opts, scratch)
 
 
-def _plan_only(conn, target, warehouse: Path, run_id: str, opts: RunOptions) -> LoadResult:
+def _plan_only(conn, target, warehouse: Path, run_id: str, opts: RunOptions, scratch) -> LoadResult:
     d = dialect_of(target)
-    source = stage_run(conn, target, d, warehouse, run_id)
+    source = scratch.totals if scratch else stage_run(conn, target, d, warehouse, run_id)
     create_plan_tables(conn, d)
     seal_read_only(conn, target)
     plan = make_plan(conn, d, opts.tenant, opts.invites, assume_empty=opts.replace_existing)

@@ -8,10 +8,12 @@ and a user waiting that long for a 3-row dry run will not come back.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,8 +27,12 @@ from flows.errors import InputError, TargetError
 from flows.options import RunOptions
 from flows.settings import quiet_environment
 from flows.snapshot import write_target_snapshot
+from flows.worker import gate_in_worker, start_gate_worker, stop_gate_worker
 
 Step = Callable[..., object]
+# after a run this big the gate's process ends with it (its frames' memory goes back);
+# smaller runs leave it warm for the next run of this process
+KEEP_WORKER_BELOW = 100_000
 
 
 @dataclass
@@ -75,7 +81,6 @@ def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, 
             progress: Callable[[str, float | None], None] | None = None) -> RunOutcome:
     """The flow body. `step(name, fn, *args)` runs one step (plainly, or as a Prefect task);
     `progress(step, seconds)` hears when a step starts (seconds None) and ends."""
-    from flows.gate import gate
     from flows.land import land
     from flows.load import load_run, read_target_snapshot
     from flows.transform import transform
@@ -103,19 +108,32 @@ def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, 
     landed = timed("land", land, opts, run_id)
     snapshot = timed("snapshot", read_target_snapshot, opts.target_url, opts.tenant)
     timed("prepare", prepare, opts, run_id, landed, snapshot, templates)
-    timed("transform", transform, opts.warehouse, opts.home)
-    checked = timed("gate", gate, opts.warehouse, run_id, run_dir, opts.max_reject_rate)
-
-    loaded, failure = None, None
-    if checked.passed:
+    start_gate_worker()  # Great Expectations imports in its own process while dbt starts
+    try:
+        timed("transform", transform, opts.warehouse, opts.home)
+    except BaseException:
+        stop_gate_worker(terminate=True)
+        raise
+    with ThreadPoolExecutor(1, thread_name_prefix="ferry-gate") as waiter:
+        # the gate validates in its process while the load stages the run; the load asks
+        # for the verdict before it creates or changes anything in the target
+        pending = waiter.submit(contextvars.copy_context().run, timed, "gate", gate_in_worker,
+                                opts.warehouse, run_id, run_dir, opts.max_reject_rate,
+                                keep=landed.rows_read < KEEP_WORKER_BELOW)
+        loaded, failure = None, None
         try:
-            loaded = timed("load", load_run, opts.warehouse, run_id, opts, dry_run=opts.dry_run)
-            status = "dry_run" if opts.dry_run else "loaded"
+            loaded = timed("load", load_run, opts.warehouse, run_id, opts, dry_run=opts.dry_run,
+                           verdict=lambda: pending.result().passed)
         except TargetError as exc:
-            # the transaction was rolled back: report what happened, then exit 3
-            failure, status = exc, "failed"
+            failure = exc  # the transaction was rolled back: report what happened, then exit 3
+        checked = pending.result()
+    if not checked.passed:
+        # blocked: nothing was written, whatever the target said while the run was staged
+        loaded, failure, status = None, None, "blocked"
+    elif failure is not None:
+        status = "failed"
     else:
-        status = "blocked"
+        status = "dry_run" if opts.dry_run else "loaded"
 
     t0 = time.perf_counter()
     summary = write_reports(opts, run_id, run_dir, started_at, landed, checked, loaded, status,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import threading
 from pathlib import Path
 
 import duckdb
@@ -22,18 +24,25 @@ class TransformError(FerryError):
     exit_code = 1
 
 
+def dbt_dir(home: Path) -> Path:
+    """dbt's target and log folders: in the home (FERRY_DBT_DIR: one for many homes)."""
+    return Path(os.environ.get("FERRY_DBT_DIR") or Path(home) / "dbt").resolve()
+
+
 def dbt_args(command: str, home: Path, *extra: str) -> list[str]:
-    # FERRY_DBT_DIR lets many homes share one parse (the test suite does)
-    dbt_dir = Path(os.environ.get("FERRY_DBT_DIR") or home / "dbt").resolve()
+    dbt_dir_ = dbt_dir(home)
     return [
         command,
         "--project-dir", str(PROJECT_DIR),
         "--profiles-dir", str(PROJECT_DIR),
-        "--target-path", str(dbt_dir / "target"),
-        "--log-path", str(dbt_dir / "logs"),
+        "--target-path", str(dbt_dir_ / "target"),
+        "--log-path", str(dbt_dir_ / "logs"),
         "--quiet",
         *extra,
     ]
+
+
+_DBT_LOCK = threading.Lock()
 
 
 def run_dbt(args: list[str], warehouse: Path):
@@ -41,19 +50,29 @@ def run_dbt(args: list[str], warehouse: Path):
 
     dbt-duckdb keeps the warehouse open in a class-level environment; until it is
     closed no other step (or process) can open the file.
+
+    The profile names the warehouse by its file name, relative to the working directory,
+    which is the warehouse's folder while dbt runs: dbt re-parses the whole project
+    (~2 s) whenever the profile changes, and an absolute path would change it for every
+    home. The same parse then serves every home (see _seed_parse).
     """
     quiet_environment()
-    os.environ["FERRY_WAREHOUSE"] = str(Path(warehouse).resolve())
+    warehouse = Path(warehouse).resolve()
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
-    try:
-        result = dbtRunner().invoke(args)
-    finally:
-        env = DuckDBConnectionManager._ENV
-        if env is not None:
-            env.close()
-        DuckDBConnectionManager._ENV = None
+    with _DBT_LOCK:  # one dbt at a time per process: it has global state, and the cwd is ours
+        previous = os.getcwd()
+        os.environ["FERRY_WAREHOUSE"] = warehouse.name
+        os.chdir(warehouse.parent)
+        try:
+            result = dbtRunner().invoke(args)
+        finally:
+            os.chdir(previous)
+            env = DuckDBConnectionManager._ENV
+            if env is not None:
+                env.close()
+            DuckDBConnectionManager._ENV = None
     return result
 
 
@@ -95,6 +114,8 @@ def transform(warehouse: Path, home: Path) -> None:
     warehouse (or after an upgrade) and skipped afterwards; tables are rebuilt every run.
     """
     fingerprint = project_fingerprint()
+    parse = dbt_dir(home) / "target" / PARSE_FILE
+    _seed_parse(parse, fingerprint)
     up_to_date = _built_fingerprint(warehouse) == fingerprint
     if up_to_date:
         extra = ["--select", "config.materialized:table", "config.materialized:incremental",
@@ -106,6 +127,44 @@ def transform(warehouse: Path, home: Path) -> None:
         raise TransformError(f"dbt failed: {_first_error(result)}")
     if not up_to_date:
         _record_fingerprint(warehouse, fingerprint)
+    _keep_parse(parse, fingerprint)
+
+
+PARSE_FILE = "partial_parse.msgpack"
+
+
+def parse_cache(fingerprint: str) -> Path:
+    """Where this user's dbt parse of this project version is kept for new homes."""
+    from dbt.version import __version__ as dbt_version
+
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "ferry" / "dbt-parse" / f"{dbt_version}-{fingerprint[:16]}.msgpack"
+
+
+def _seed_parse(parse: Path, fingerprint: str) -> None:
+    """A home without dbt's parse starts from the cached one (dbt itself checks every file
+    against it and re-parses what changed), instead of parsing the project anew (~2 s)."""
+    cached = parse_cache(fingerprint)
+    if parse.exists() or not cached.is_file():
+        return
+    try:
+        parse.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached, parse)
+    except OSError:
+        pass  # only a speed-up
+
+
+def _keep_parse(parse: Path, fingerprint: str) -> None:
+    cached = parse_cache(fingerprint)
+    if cached.is_file() or not parse.is_file():
+        return
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        shutil.copyfile(parse, partial)
+        os.replace(partial, cached)  # whole or not at all, even with runs side by side
+    except OSError:
+        pass  # a read-only cache folder: only a speed-up lost
 
 
 def _first_error(result) -> str:

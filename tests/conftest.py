@@ -29,6 +29,7 @@ def shared_dbt_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("dbt")
     os.environ["FERRY_DBT_DIR"] = str(path)
     os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect"))
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))  # dbt's parse cache
     yield path
 
 

@@ -43,3 +43,13 @@ def test_flow_runs_the_pipeline_as_prefect_tasks(prefect_harness, tmp_path):
     assert outcome.summary["status"] == "loaded"
     assert outcome.summary["rows"]["loaded"] == 1
     assert (tmp_path / "home" / "booking.db").exists()
+    # every step is a task of the flow run, the gate too (it waits for its own process
+    # in a thread while the load stages)
+    from prefect import get_client
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(limit=200, sort=TaskRunSort.EXPECTED_START_TIME_DESC)
+    steps = {run.name.rsplit("-", 1)[0] for run in runs if run.state and run.state.is_completed()}
+    assert {"land", "transform", "gate", "load"} <= steps
+    assert len({run.flow_run_id for run in runs}) == 1

@@ -8,6 +8,7 @@ import json
 import sqlite3
 import threading
 import time
+from pathlib import Path
 from contextlib import contextmanager
 
 import psycopg
@@ -445,9 +446,10 @@ def test_a_balance_without_an_amount_fails_the_load_as_it_always_did(target_url,
     con = duckdb.connect(str(warehouse.path))
     con.execute("UPDATE marts.balances SET amount = NULL WHERE run_id = ? AND kind = 'entries'", [run_id])
     con.close()
-    with pytest.raises(TargetError):
+    with pytest.raises(TargetError, match="amount"):
         load_run(warehouse.path, run_id, options(target_url))
-    assert scalar(target_url, "SELECT count(*) FROM clients") == 0
+    # the stage is filled before anything of the target is created: nothing was
+    assert not _target_exists(target_url)
 
 
 def test_a_field_the_whole_file_leaves_empty_is_cleared(target_url, warehouse):
@@ -460,9 +462,13 @@ def test_a_field_the_whole_file_leaves_empty_is_cleared(target_url, warehouse):
         {"phone": None, "salutation": None}, {"phone": None, "salutation": None}]
 
 
-def test_sqlite_stages_many_rows_per_insert_and_the_rest_alone(tmp_path, warehouse, monkeypatch):
-    import flows.target.stage as stage
-    monkeypatch.setattr(stage, "ROWS_PER_INSERT", 2)
+def test_the_sqlite_stage_keeps_nulls_and_dates_and_leaves_nothing_behind(tmp_path, warehouse, monkeypatch):
+    """The scratch stage file (ADBC) carries NULLs and values as they are, is gone after
+    the load, and none of its tables reach the target."""
+    import tempfile
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     url = f"sqlite:///{tmp_path / 'booking.db'}"
     file = [client(f"Client {i}", f"c{i}@example.cz" if i != 3 else None, birth_date=None if i % 2 else "1980-01-02",
                    balances={"credits": i}) for i in range(5)]
@@ -471,3 +477,52 @@ def test_sqlite_stages_many_rows_per_insert_and_the_rest_alone(tmp_path, warehou
     assert rows == [{"full_name": f"Client {i}", "email": f"c{i}@example.cz" if i != 3 else None,
                      "birth_date": None if i % 2 else "1980-01-02"} for i in range(5)]
     assert balances_of(url, "studio-a")[("Client 3", "credits")] == 3
+    assert list(scratch.iterdir()) == []
+    assert sql(url, "SELECT name FROM sqlite_master WHERE name LIKE 'stage%'") == []
+
+
+def _target_exists(url: str) -> bool:
+    """Whether Ferry's schema is in the target (SQLite: whether the file exists at all)."""
+    if url.startswith("sqlite"):
+        return Path(url.removeprefix("sqlite:///")).exists()
+    return scalar(url, "SELECT to_regclass('clients') IS NOT NULL")
+
+
+def test_the_verdict_is_asked_after_staging_and_a_no_leaves_a_new_target_uncreated(target_url, warehouse):
+    """The gate decides while the load stages (flows/migrate.py): until the verdict
+    arrives nothing of the target is created, and a no leaves it so."""
+    run_id = warehouse.write([client(**ANNA, balances={"credits": 5})])
+    asked = []
+
+    def verdict():
+        asked.append(_target_exists(target_url))
+        return False
+
+    assert load_run(warehouse.path, run_id, options(target_url), verdict=verdict) is None
+    assert asked == [False] and not _target_exists(target_url)
+    # the same run, allowed: loads as if nothing had happened
+    result = load_run(warehouse.path, run_id, options(target_url), verdict=lambda: True)
+    assert counts(result) == (1, 0, 0, 1)
+
+
+def test_a_no_verdict_leaves_an_existing_target_as_it_was(target_url, warehouse):
+    load(warehouse, target_url, [client(**ANNA, balances={"credits": 5})])
+    before = dump(target_url)
+    run_id = warehouse.write([client(**ANNA, balances={"credits": 9}), client("Bob Li", "bob@example.cz")])
+    assert load_run(warehouse.path, run_id, options(target_url, replace_existing=True), verdict=lambda: False) is None
+    assert dump(target_url) == before
+    assert scalar(target_url, "SELECT count(*) FROM ferry_runs WHERE run_id = :r", r=run_id) == 0
+
+
+def test_a_failing_verdict_rolls_the_load_back(target_url, warehouse):
+    """The gate itself raising (a bug, a broken run folder): nothing written, the error kept."""
+    load(warehouse, target_url, [client(**ANNA)])
+    before = dump(target_url)
+    run_id = warehouse.write([client("Bob Li", "bob@example.cz")])
+
+    def verdict():
+        raise RuntimeError("the gate broke")
+
+    with pytest.raises(RuntimeError, match="the gate broke"):
+        load_run(warehouse.path, run_id, options(target_url), verdict=verdict)
+    assert dump(target_url) == before

@@ -95,7 +95,7 @@ def memory_target() -> Target:
 
 # --------------------------------------------------------------------------- engines
 
-def _sqlite_engine(target: Target, read_only: bool):
+def _sqlite_engine(target: Target, read_only: bool, attach: Path | None = None):
     timeout = lock_timeout()
     begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
     if read_only and target.path is not None and Path(f"{target.path}-journal").exists():
@@ -116,6 +116,11 @@ def _sqlite_engine(target: Target, read_only: bool):
         con.execute("PRAGMA foreign_keys = ON")
         con.execute("PRAGMA cache_size = -262144")  # 256 MB: index builds on 1M rows
         con.execute("PRAGMA temp_store = MEMORY")
+        con.execute("PRAGMA threads = 2")
+        if attach is not None:
+            # before BEGIN (ATTACH is refused inside a transaction); its tables are found
+            # by their plain names, the target's own names never collide with stage_*
+            con.execute("ATTACH DATABASE ? AS stage", (str(attach),))
         return con
 
     engine = create_engine("sqlite://", creator=connect, poolclass=NullPool)
@@ -138,8 +143,9 @@ def _pg_engine(target: Target):
     return create_engine(url, poolclass=NullPool, connect_args=args)
 
 
-def make_engine(target: Target, read_only: bool = False):
-    return _sqlite_engine(target, read_only) if target.dialect == "sqlite" else _pg_engine(target)
+def make_engine(target: Target, read_only: bool = False, attach: Path | None = None):
+    """`attach`: SQLite only, a scratch stage file attached to every connection as `stage`."""
+    return _sqlite_engine(target, read_only, attach) if target.dialect == "sqlite" else _pg_engine(target)
 
 
 # --------------------------------------------------------------------------- errors
@@ -173,8 +179,8 @@ def target_errors(target: Target, what: str) -> Iterator[None]:
         if password:
             message = message.replace(str(password), "***")
         raise TargetError(f"{what} failed on target {target.shown}: {message}; nothing was changed") from exc
-    except Exception as exc:  # psycopg errors raised outside SQLAlchemy (COPY)
-        if type(exc).__module__.startswith("psycopg"):
+    except Exception as exc:  # psycopg errors raised outside SQLAlchemy (COPY), ADBC's (SQLite stage)
+        if type(exc).__module__.startswith(("psycopg", "adbc_driver")):
             raise TargetError(f"{what} failed on target {target.shown}: {_reason(exc)}; nothing was changed") from exc
         raise
 
@@ -182,13 +188,15 @@ def target_errors(target: Target, what: str) -> Iterator[None]:
 # --------------------------------------------------------------------------- transactions
 
 @contextmanager
-def transaction(target: Target, what: str, *, tenant: str | None = None, schema: bool = False) -> Iterator[Connection]:
+def transaction(target: Target, what: str, *, tenant: str | None = None, schema: bool = False,
+                attach: Path | None = None) -> Iterator[Connection]:
     """One write transaction: committed when the block ends, rolled back on any error.
 
     With `tenant`, the tenant lock is taken first; with `schema`, the schema is created or
-    upgraded inside the same transaction (used for in-memory targets).
+    upgraded inside the same transaction (used for in-memory targets); `attach`: see
+    make_engine.
     """
-    engine = make_engine(target)
+    engine = make_engine(target, attach=attach)
     try:
         with target_errors(target, what):
             if target.path is not None:
@@ -205,14 +213,14 @@ def transaction(target: Target, what: str, *, tenant: str | None = None, schema:
 
 
 @contextmanager
-def read_transaction(target: Target, what: str) -> Iterator[Connection | None]:
+def read_transaction(target: Target, what: str, attach: Path | None = None) -> Iterator[Connection | None]:
     """A transaction that never changes the target (SQLite opened mode=ro; always rolled
     back); yields None when the target (file, database or Ferry's schema) does not exist,
-    having created nothing."""
+    having created nothing. `attach`: see make_engine."""
     if target.dialect == "sqlite" and (target.path is None or not target.path.is_file()):
         yield None
         return
-    engine = make_engine(target, read_only=True)
+    engine = make_engine(target, read_only=True, attach=attach)
     try:
         with target_errors(target, what):
             try:
