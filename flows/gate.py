@@ -65,6 +65,37 @@ def build_suites(max_reject_rate: float) -> dict:
     }
 
 
+# A mart with more rows than this is validated one column (group) at a time: GX filters
+# the whole batch for each expectation's domain, every column of it, so on 1M clients
+# narrow batches validate in 2.6 s instead of 3.5 s and peak 0.15 GB lower.
+SPLIT_ROWS = 100_000
+
+
+def _columns(expectation) -> tuple[str, ...]:
+    column = getattr(expectation, "column", None)
+    return (column,) if column else tuple(getattr(expectation, "column_list", None) or ())
+
+
+def batches(name: str, suite, frame) -> list[tuple[str, object, object]]:
+    """(validation name, suite, DataFrame) to validate mart `name` with: the suite whole,
+    or, for a big mart, one suite per distinct set of columns its expectations read,
+    named `<mart>.<columns>`, each with a batch of only those columns."""
+    groups: dict[tuple[str, ...], list] = {}
+    for expectation in suite.expectations:
+        groups.setdefault(_columns(expectation), []).append(expectation)
+    if len(frame) <= SPLIT_ROWS or len(groups) < 2 or () in groups:
+        return [(name, suite, frame)]
+    import great_expectations as gx
+
+    out = []
+    for columns, expectations in groups.items():
+        part = f"{name}.{'+'.join(columns)}"
+        # expectations belong to one suite: the part gets copies of its own
+        copies = [type(e)(**e.dict(exclude={"id"})) for e in expectations]
+        out.append((part, gx.ExpectationSuite(name=part, expectations=copies), frame[list(columns)]))
+    return out
+
+
 def warm_up() -> None:
     """Import what gate() needs (~2.5 s, most of it Great Expectations)."""
     quiet_environment()
@@ -91,15 +122,16 @@ def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float) ->
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_or_update_pandas("ferry_marts")
     checks: list[dict] = []
-    for name, suite in build_suites(max_reject_rate).items():
-        suite = context.suites.add_or_update(suite)
-        asset = source.add_dataframe_asset(name)
-        batch = asset.add_batch_definition_whole_dataframe(run_id)
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch, suite=suite)
-        )
-        validation = definition.run(batch_parameters={"dataframe": frames[name]})
-        checks.extend(_check(name, r) for r in validation.results)
+    for name, whole in build_suites(max_reject_rate).items():
+        for part, suite, frame in batches(name, whole, frames.pop(name)):
+            suite = context.suites.add_or_update(suite)
+            asset = source.add_dataframe_asset(part)
+            batch = asset.add_batch_definition_whole_dataframe(run_id)
+            definition = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=part, data=batch, suite=suite)
+            )
+            validation = definition.run(batch_parameters={"dataframe": frame})
+            checks.extend(_check(name, r) for r in validation.results)
     # the results are stored in the run folder's GX project; render them once
     context.build_data_docs()
     docs = run_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"

@@ -129,6 +129,10 @@ def land(opts: RunOptions, run_id: str) -> LandResult:
         columns={c.field: c.index for c in columns if c.field and not c.is_duplicate},
     )
     write(opts, result, path, columns, body, surplus, header_width, phones, has_passwords)
+    del grid, rows, body
+    # Arrow's allocator keeps freed blocks for reuse; transform and the gate's process need
+    # the memory more (1M rows: 0.23 GB back)
+    pa.default_memory_pool().release_unused()
     return result
 
 
