@@ -116,7 +116,6 @@ def _sqlite_engine(target: Target, read_only: bool, attach: Path | None = None):
         con.execute("PRAGMA foreign_keys = ON")
         con.execute("PRAGMA cache_size = -262144")  # 256 MB: index builds on 1M rows
         con.execute("PRAGMA temp_store = MEMORY")
-        con.execute("PRAGMA threads = 2")
         if attach is not None:
             # before BEGIN (ATTACH is refused inside a transaction); its tables are found
             # by their plain names, the target's own names never collide with stage_*
