@@ -138,7 +138,9 @@ def parse_cache(fingerprint: str) -> Path:
     from dbt.version import __version__ as dbt_version
 
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "ferry" / "dbt-parse" / f"{dbt_version}-{fingerprint[:16]}.msgpack"
+    # the parse holds the project's absolute paths: one per installed copy of Ferry
+    where = hashlib.sha256(str(PROJECT_DIR).encode()).hexdigest()[:8]
+    return root / "ferry" / "dbt-parse" / f"{dbt_version}-{fingerprint[:16]}-{where}.msgpack"
 
 
 def _seed_parse(parse: Path, fingerprint: str) -> None:

@@ -5,6 +5,7 @@ Every test runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -462,13 +463,9 @@ def test_a_field_the_whole_file_leaves_empty_is_cleared(target_url, warehouse):
         {"phone": None, "salutation": None}, {"phone": None, "salutation": None}]
 
 
-def test_the_sqlite_stage_keeps_nulls_and_dates_and_leaves_nothing_behind(tmp_path, warehouse, monkeypatch):
+def test_the_sqlite_stage_keeps_nulls_and_dates_and_leaves_nothing_behind(tmp_path, warehouse):
     """The scratch stage file (ADBC) carries NULLs and values as they are, is gone after
     the load, and none of its tables reach the target."""
-    import tempfile
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     url = f"sqlite:///{tmp_path / 'booking.db'}"
     file = [client(f"Client {i}", f"c{i}@example.cz" if i != 3 else None, birth_date=None if i % 2 else "1980-01-02",
                    balances={"credits": i}) for i in range(5)]
@@ -477,8 +474,22 @@ def test_the_sqlite_stage_keeps_nulls_and_dates_and_leaves_nothing_behind(tmp_pa
     assert rows == [{"full_name": f"Client {i}", "email": f"c{i}@example.cz" if i != 3 else None,
                      "birth_date": None if i % 2 else "1980-01-02"} for i in range(5)]
     assert balances_of(url, "studio-a")[("Client 3", "credits")] == 3
-    assert list(scratch.iterdir()) == []
+    assert list(warehouse.path.parent.glob(".ferry-stage-*")) == []
     assert sql(url, "SELECT name FROM sqlite_master WHERE name LIKE 'stage%'") == []
+
+
+def test_a_scratch_stage_a_killed_run_left_is_removed_by_the_next(tmp_path, warehouse):
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    abandoned = warehouse.path.parent / f".ferry-stage-{int(gone.stdout)}-x1y2"
+    abandoned.mkdir()
+    (abandoned / "stage.db").write_bytes(b"\0" * 1024)
+    alive = warehouse.path.parent / f".ferry-stage-{os.getpid()}-busy"  # a run of this process, still going
+    alive.mkdir()
+    load(warehouse, f"sqlite:///{tmp_path / 'booking.db'}", [client(**ANNA)])
+    assert not abandoned.exists() and alive.exists()
 
 
 def _target_exists(url: str) -> bool:

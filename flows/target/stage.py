@@ -23,6 +23,8 @@ The warehouse is opened read-only and closed before any target table is touched.
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -151,12 +153,31 @@ class ScratchStage:
     totals: dict[str, Decimal]
 
 
+SCRATCH_PREFIX = ".ferry-stage-"
+
+
 @contextmanager
 def scratch_stage(warehouse: Path, run_id: str) -> Iterator[ScratchStage]:
-    """SQLite: the run's stage in a scratch file (a temp folder), deleted afterwards."""
-    with tempfile.TemporaryDirectory(prefix="ferry-stage-") as tmp:
+    """SQLite: the run's stage in a scratch folder next to the warehouse, deleted
+    afterwards. Next to the warehouse, not in /tmp: that can be RAM-backed, and a 1M-client
+    stage is ~0.3 GB. A folder a killed run left behind goes with the next run's."""
+    folder = Path(warehouse).resolve().parent
+    _remove_abandoned(folder)
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=folder) as tmp:
         path = Path(tmp) / "stage.db"
         yield ScratchStage(path, build_sqlite_stage(path, warehouse, run_id))
+
+
+def _remove_abandoned(folder: Path) -> None:
+    """Delete scratch folders whose process is gone (the pid is in the name)."""
+    for scratch in folder.glob(f"{SCRATCH_PREFIX}*-*"):
+        try:
+            pid = int(scratch.name[len(SCRATCH_PREFIX):].split("-", 1)[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(scratch, ignore_errors=True)
+        except (ValueError, OSError):
+            continue  # not ours, or a live process of another user
 
 
 def build_sqlite_stage(path: Path, warehouse: Path, run_id: str) -> dict[str, Decimal]:
