@@ -1,6 +1,7 @@
 """Load: one run's marts into the target booking database, in one transaction (CONTRACT §6).
 
     stage (bulk copy: PostgreSQL temp tables; SQLite a scratch file attached to the load)
+    -> the gate's verdict (it validated meanwhile in its own process; no: nothing written)
     -> plan (match, compare, decide; reads only)
     -> write (before-images to change_log, then set-based INSERT/UPDATE; a load that at
        least doubles the clients builds their indexes once, after the inserts)
