@@ -27,7 +27,7 @@ from flows.errors import InputError, TargetError
 from flows.options import RunOptions
 from flows.settings import quiet_environment
 from flows.snapshot import write_target_snapshot
-from flows.worker import gate_in_worker, start_gate_worker, stop_gate_worker
+from flows.worker import gate_in_worker, land_beside, start_gate_worker, stop_gate_worker
 
 Step = Callable[..., object]
 # after a run this big the gate's process ends with it (its frames' memory goes back);
@@ -81,7 +81,6 @@ def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, 
             progress: Callable[[str, float | None], None] | None = None) -> RunOutcome:
     """The flow body. `step(name, fn, *args)` runs one step (plainly, or as a Prefect task);
     `progress(step, seconds)` hears when a step starts (seconds None) and ends."""
-    from flows.land import land
     from flows.load import load_run, read_target_snapshot
     from flows.transform import transform
 
@@ -105,7 +104,7 @@ def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, 
             if progress:
                 progress(name, timings[name])
 
-    landed = timed("land", land, opts, run_id)
+    landed = timed("land", land_beside, opts, run_id)
     snapshot = timed("snapshot", read_target_snapshot, opts.target_url, opts.tenant)
     timed("prepare", prepare, opts, run_id, landed, snapshot, templates)
     start_gate_worker()  # Great Expectations imports in its own process while dbt starts

@@ -45,3 +45,20 @@ def test_a_strict_gate_in_the_worker_blocks_and_creates_no_target(migrate, home)
     assert not (home / "booking.db").exists()
     failed = [c["name"] for c in run.summary["gate"]["checks"] if not c["passed"]]
     assert failed
+
+
+def test_a_big_file_lands_in_a_process_of_its_own_with_the_same_result(migrate, home, tmp_path, monkeypatch):
+    """LAND_APART_BYTES (here 0): the file lands in a spawned process; the run is the same
+    as landing here, and land's own errors reach the user as they are (exit 2)."""
+    here = migrate(EXAMPLE, "--dry-run", "--max-reject-rate", "0.1", "--home", str(tmp_path / "here"))
+    monkeypatch.setattr(worker, "LAND_APART_BYTES", 0)
+    apart = migrate(EXAMPLE, "--dry-run", "--max-reject-rate", "0.1")
+    assert (apart.exit_code, here.exit_code) == (0, 0)
+    for key in ("rows", "clients", "invites_queued", "balances", "issue_counts", "unmapped_columns"):
+        assert apart.summary[key] == here.summary[key], key
+    assert apart.summary["source"]["sha256"] == here.summary["source"]["sha256"]
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text("\n\n", encoding="utf-8")
+    failed = migrate(empty, "--dry-run", json_output=False)
+    assert failed.exit_code == 2 and "empty" in failed.stderr
