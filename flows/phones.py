@@ -17,6 +17,7 @@ import multiprocessing
 import re
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import cache
 
 import phonenumbers
@@ -64,10 +65,13 @@ def normalize_list(values: list[str], country: str) -> list[str | None]:
     # One string per part pickles ~4x faster than a list (unless a value holds a newline).
     parts = [_joined(values[i : i + step]) for i in range(step, len(values), step)]
     # spawn: the caller may hold threads (Prefect, DuckDB) that a fork would copy half-way.
-    with ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_normalize_part, part, country) for part in parts]
-        e164 = region.e164_list(values[:step])
-        return e164 + [e or None for future in futures for e in future.result().split("\n")]
+    try:
+        with ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_normalize_part, part, country) for part in parts]
+            e164 = region.e164_list(values[:step])
+            return e164 + [e or None for future in futures for e in future.result().split("\n")]
+    except BrokenProcessPool:  # the helper could not start (no importable __main__) or died
+        return region.e164_list(values)
 
 
 def _joined(values: list[str]) -> str | list[str]:
