@@ -108,8 +108,7 @@ def warm_up() -> None:
 
 def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float) -> GateResult:
     """Validate the run's marts; write the GX Data Docs and gate.json into the run folder."""
-    quiet_environment()
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    warm_up()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.execution_engine import pandas_execution_engine

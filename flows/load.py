@@ -89,7 +89,7 @@ def load_run(warehouse: Path, run_id: str, opts: RunOptions, dry_run: bool = Fal
                 return _write(conn, d, run_id, opts, scratch.totals)
         try:  # PostgreSQL: staged in the load's own session, under the tenant lock
             with transaction(target, "the load", tenant=opts.tenant) as conn:
-                source = stage_run(conn, target, d, warehouse, run_id)
+                source = stage_run(conn, d, warehouse, run_id)
                 if not verdict():
                     raise _Blocked  # rolls the temp tables back
                 ensure_schema(target)  # its own short transaction, as before
@@ -142,7 +142,7 @@ def _dry_run(target, warehouse: Path, run_id: str, opts: RunOptions, scratch) ->
 
 def _plan_only(conn, target, warehouse: Path, run_id: str, opts: RunOptions, scratch) -> LoadResult:
     d = dialect_of(target)
-    source = scratch.totals if scratch else stage_run(conn, target, d, warehouse, run_id)
+    source = scratch.totals if scratch else stage_run(conn, d, warehouse, run_id)
     create_plan_tables(conn, d)
     seal_read_only(conn, target)
     plan = make_plan(conn, d, opts.tenant, opts.invites, assume_empty=opts.replace_existing)

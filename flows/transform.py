@@ -30,13 +30,13 @@ def dbt_dir(home: Path) -> Path:
 
 
 def dbt_args(command: str, home: Path, *extra: str) -> list[str]:
-    dbt_dir_ = dbt_dir(home)
+    folder = dbt_dir(home)
     return [
         command,
         "--project-dir", str(PROJECT_DIR),
         "--profiles-dir", str(PROJECT_DIR),
-        "--target-path", str(dbt_dir_ / "target"),
-        "--log-path", str(dbt_dir_ / "logs"),
+        "--target-path", str(folder / "target"),
+        "--log-path", str(folder / "logs"),
         "--quiet",
         *extra,
     ]

@@ -37,7 +37,7 @@ import duckdb
 from sqlalchemy import Connection, text
 
 from flows.errors import FerryError
-from flows.target.db import Dialect, Target
+from flows.target.db import Dialect
 
 # (stage column, DuckDB expression over the marts, kind). Kinds: "int"; "bool" (never
 # NULL); "text" (as it is: a NULL still fails the stage's NOT NULL); "null" (text or NULL).
@@ -84,11 +84,11 @@ def stage_statements(d: Dialect, pairs: list[tuple] | None, temp: bool = True) -
     table of rows. `temp`: temp tables of the load's session (PostgreSQL); else tables of
     the scratch file (SQLite)."""
     b, flag = d.bigint, d.boolean
-    kind, end = ("TEMP ", f" {d.on_commit}") if temp else ("", "")
+    temp_kw, end = ("TEMP ", f" {d.on_commit}") if temp else ("", "")
     slots = range(1, len(pairs or ()) + 1)
     pivoted = "".join(f", amount_{n} numeric, tier_{n} text" for n in slots)
     statements = [f"""
-        CREATE {kind}TABLE stage_clients (
+        CREATE {temp_kw}TABLE stage_clients (
             client_key {b} PRIMARY KEY, match_key text, full_name text, first_name text,
             last_name text, salutation text, email text, phone text, phone_raw text,
             postal_code text, birth_date {d.date}, newsletter_consent {flag} NOT NULL,
@@ -98,15 +98,15 @@ def stage_statements(d: Dialect, pairs: list[tuple] | None, temp: bool = True) -
         ){end}"""]
     if not pairs:
         return statements + [f"""
-            CREATE {kind}TABLE stage_balances (
+            CREATE {temp_kw}TABLE stage_balances (
                 client_key {b} NOT NULL, kind text NOT NULL, card_template text,
                 amount numeric NOT NULL, tier text
             ){end}"""]
     amount = "CASE p.slot " + " ".join(f"WHEN {n} THEN s.amount_{n}" for n in slots) + " END"
     tier = "CASE p.slot " + " ".join(f"WHEN {n} THEN s.tier_{n}" for n in slots) + " END"
     return statements + [
-        f"CREATE {kind}TABLE stage_pairs (slot integer PRIMARY KEY, kind text NOT NULL, card_template text){end}",
-        f"""CREATE {kind}VIEW stage_balances (client_key, kind, card_template, amount, tier) AS
+        f"CREATE {temp_kw}TABLE stage_pairs (slot integer PRIMARY KEY, kind text NOT NULL, card_template text){end}",
+        f"""CREATE {temp_kw}VIEW stage_balances (client_key, kind, card_template, amount, tier) AS
             SELECT s.client_key, p.kind, p.card_template, {amount}, {tier}
               FROM stage_clients s CROSS JOIN stage_pairs p
              WHERE {amount} IS NOT NULL""",
@@ -128,7 +128,7 @@ def create_stage_tables(conn: Connection, d: Dialect, pairs: list[tuple] | None 
                      {"n": n, "kind": kind, "template": template})
 
 
-def stage_run(conn: Connection, target: Target, d: Dialect, warehouse: Path, run_id: str) -> dict[str, Decimal]:
+def stage_run(conn: Connection, d: Dialect, warehouse: Path, run_id: str) -> dict[str, Decimal]:
     """PostgreSQL: fill the session's stage tables with the run's marts; returns the source
     sum per balance kind."""
     duck = _open_warehouse(warehouse)
@@ -208,7 +208,7 @@ def build_sqlite_stage(path: Path, warehouse: Path, run_id: str) -> dict[str, De
                         batches = duck.sql(f"select {columns} {where} order by {order}", params=params)
                         cur.adbc_ingest(table, batches.to_arrow_reader(100_000), mode="append")
                     except duckdb.Error as exc:
-                        raise FerryError(f"cannot read run {run_id} from the marts in {warehouse}: {exc}") from exc
+                        raise _unreadable(run_id, warehouse, exc) from exc
                 if not pairs:
                     cur.execute("CREATE INDEX stage_balances_client ON stage_balances (client_key)")
             stage.commit()
@@ -328,4 +328,8 @@ def _read(duck, query: str, params: list, warehouse: Path) -> list:
     try:
         return duck.execute(query, params).fetchall()
     except duckdb.Error as exc:
-        raise FerryError(f"cannot read run {params[0]} from the marts in {warehouse}: {exc}") from exc
+        raise _unreadable(params[0], warehouse, exc) from exc
+
+
+def _unreadable(run_id: str, warehouse: Path, exc: Exception) -> FerryError:
+    return FerryError(f"cannot read run {run_id} from the marts in {warehouse}: {exc}")
