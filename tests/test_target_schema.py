@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 from flows.errors import TargetError
 from flows.load import read_target_snapshot
 from flows.target.db import SCHEMA_VERSION, ensure_schema, make_engine, parse_target
+from flows.target.plan import NOT_EMAIL_KEY
 from tests.target_fixtures import (  # noqa: F401
     PG_URL, client, indexes, load, needs_pg, pg_schema, scalar, sql, target_url, warehouse,
 )
@@ -89,9 +90,37 @@ def test_a_version_1_target_is_upgraded_in_place(target_url, warehouse):
     sql(target_url, "DELETE FROM schema_version")
     sql(target_url, "INSERT INTO schema_version (version) VALUES (1)")
     ensure_schema(parse_target(target_url))
-    assert [r["version"] for r in sql(target_url, "SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    assert [r["version"] for r in sql(target_url, "SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
     assert "balances_account" in {name for name, _ in indexes(target_url)}
     assert scalar(target_url, "SELECT count(*) FROM balances") == 1  # the data stayed
+
+
+def test_a_version_2_target_gets_the_partial_match_key_index_and_still_matches(target_url, warehouse):
+    """Version 3 leaves e-mail keys out of clients_match_key (a file client with an e-mail
+    matches by e-mail, one without never has an e-mail key): the index of a 1M-client
+    import shrinks to the few clients without an e-mail. Matching by key is unchanged."""
+    people = [client("Petr Novák", postal_code="602 00"), client("Ann Lee", "ann@example.com")]
+    assert load(warehouse, target_url, people).clients_new == 2
+    sql(target_url, "DROP INDEX clients_match_key")
+    sql(target_url, "CREATE INDEX clients_match_key ON clients (tenant, match_key)")  # as version 2 had it
+    sql(target_url, "DELETE FROM schema_version")
+    sql(target_url, "INSERT INTO schema_version (version) VALUES (2)")
+    ensure_schema(parse_target(target_url))
+    assert [r["version"] for r in sql(target_url, "SELECT version FROM schema_version ORDER BY version")] == [2, 3]
+    definition = dict(indexes(target_url))["clients_match_key"]
+    assert "WHERE" in definition.upper() and "'email:'" in definition, definition
+    again = load(warehouse, target_url, [client("Petr Novák", postal_code="602 00"), client("Ann Lee", "ann@example.com")])
+    assert (again.clients_new, again.clients_unchanged) == (0, 2)
+
+
+def test_sqlite_finds_a_client_by_key_through_the_index(tmp_path):
+    """The plan's look-up by match_key must satisfy the partial index's condition word for
+    word, or SQLite scans every client once per file client without an e-mail."""
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    ensure_schema(parse_target(url))
+    plan = sql(url, f"EXPLAIN QUERY PLAN SELECT min(c.id) FROM clients c "
+                    f"WHERE c.match_key = 'name:x' AND c.tenant = 't' AND {NOT_EMAIL_KEY}")
+    assert any("INDEX clients_match_key" in row["detail"] for row in plan), plan
 
 
 def test_snapshot_of_a_missing_sqlite_target_is_empty_and_creates_nothing(tmp_path):

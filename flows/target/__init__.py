@@ -6,7 +6,7 @@ balances ride in the clients' rows), plan (matching and decisions into narrow te
 tables; reads the target only, so a dry run runs it too), write (the load's set-based
 writes, change log, control totals, indexes built after a bulk insert). Public entry
 points: flows/load.py, flows/undo.py, flows/contacts.py. Schema: schema_sqlite.sql and
-schema_postgres.sql (version 2; upgrades go in db.UPGRADES).
+schema_postgres.sql (version 3; upgrades go in db.UPGRADES).
 
 Rules where the contract leaves a choice (CONTRACT §6):
 - Matching: a file client matches the tenant's client with the same lower(email) when it

@@ -12,6 +12,7 @@ Every connection Ferry makes to the target comes from here, so that
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,11 +29,17 @@ from sqlalchemy.pool import NullPool
 from flows.errors import FerryError, TargetError
 from flows.options import redact_url
 
-SCHEMA_VERSION = 2
-# Upgrades from version N to N+1, per dialect: {N: {"sqlite": sql, "postgresql": sql}}.
-_BALANCES_ACCOUNT = "CREATE INDEX IF NOT EXISTS balances_account ON balances (account_id);"
-UPGRADES: dict[int, dict[str, str]] = {
-    1: {"sqlite": _BALANCES_ACCOUNT, "postgresql": _BALANCES_ACCOUNT},  # undo of a big login import
+SCHEMA_VERSION = 3
+
+
+def _rebuild(index: str) -> Callable[[str], str]:
+    return lambda dialect: f"DROP INDEX IF EXISTS {index};\n{schema_index(dialect, index)}"
+
+
+# Upgrades from version N to N+1: {N: function of the dialect returning the SQL script}.
+UPGRADES: dict[int, Callable[[str], str]] = {
+    1: lambda dialect: "CREATE INDEX IF NOT EXISTS balances_account ON balances (account_id);",  # undo of a big login import
+    2: _rebuild("clients_match_key"),  # partial: only keys without an e-mail are looked up
 }
 
 LOCK_NAMESPACE = 0x46525259  # 'FRRY': keeps Ferry's advisory locks apart from the app's
@@ -309,7 +316,7 @@ def create_schema(conn: Connection, target: Target) -> None:
         version = SCHEMA_VERSION
         conn.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": SCHEMA_VERSION})
     while version < SCHEMA_VERSION:
-        run_script(conn, target, UPGRADES[version][target.dialect])
+        run_script(conn, target, UPGRADES[version](target.dialect))
         version += 1
         conn.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": version})
 
@@ -317,6 +324,17 @@ def create_schema(conn: Connection, target: Target) -> None:
 def schema_script(dialect: str) -> str:
     name = "schema_postgres.sql" if dialect == "postgresql" else "schema_sqlite.sql"
     return resources.files("flows.target").joinpath(name).read_text(encoding="utf-8")
+
+
+def schema_indexes(dialect: str, table: str) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of `table`'s secondary indexes in Ferry's schema."""
+    pattern = rf"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+) ON {table} \([^;]*;"
+    return [(m.group(1), m.group(0)) for m in re.finditer(pattern, schema_script(dialect))]
+
+
+def schema_index(dialect: str, name: str) -> str:
+    """The CREATE INDEX statement of index `name` in Ferry's schema."""
+    return next(ddl for index, ddl in schema_indexes(dialect, r"\w+") if index == name)
 
 
 def run_script(conn: Connection, target: Target, script: str) -> None:

@@ -23,6 +23,9 @@ COMPARED = (
     "postal_code", "birth_date", "newsletter_consent", "login_id", "password_hash",
     "must_change_password", "tags", "extra", "external_id",
 )
+# The condition of the partial index clients_match_key (written exactly so in the schema,
+# so both databases use it): a file client without an e-mail never has an e-mail key.
+NOT_EMAIL_KEY = "substr(c.match_key, 1, 6) <> 'email:'"
 # Carried in `plan` because a match can change them (see _effective).
 LOGIN_FIELDS = ("login_id", "password_hash", "must_change_password")
 
@@ -90,16 +93,17 @@ def _match(run, d: Dialect, assume_empty: bool) -> None:
             "SELECT client_key, email IS NULL, NULL FROM stage_clients")
         return
     if d.name == "sqlite":
-        run("""INSERT INTO plan_match (client_key, by_key, target_id)
+        run(f"""INSERT INTO plan_match (client_key, by_key, target_id)
                SELECT s.client_key, s.email IS NULL,
                       CASE WHEN s.email IS NOT NULL
                            THEN (SELECT min(c.id) FROM clients c
                                   WHERE lower(c.email) = lower(s.email) AND c.tenant = :tenant)
                            ELSE (SELECT min(c.id) FROM clients c
-                                  WHERE c.match_key = s.match_key AND c.tenant = :tenant) END
+                                  WHERE c.match_key = s.match_key AND c.tenant = :tenant
+                                    AND {NOT_EMAIL_KEY}) END
                  FROM stage_clients s""")
     else:
-        run("""INSERT INTO plan_match (client_key, by_key, target_id)
+        run(f"""INSERT INTO plan_match (client_key, by_key, target_id)
                SELECT s.client_key, s.email IS NULL, CASE WHEN s.email IS NOT NULL THEN em.id ELSE mk.id END
                  FROM stage_clients s
                  LEFT JOIN (SELECT s2.client_key, min(c.id) AS id
@@ -107,7 +111,8 @@ def _match(run, d: Dialect, assume_empty: bool) -> None:
                              WHERE c.tenant = :tenant GROUP BY s2.client_key) AS em ON em.client_key = s.client_key
                  LEFT JOIN (SELECT s2.client_key, min(c.id) AS id
                               FROM stage_clients s2 JOIN clients c ON c.match_key = s2.match_key
-                             WHERE c.tenant = :tenant AND s2.email IS NULL GROUP BY s2.client_key) AS mk
+                             WHERE c.tenant = :tenant AND s2.email IS NULL AND {NOT_EMAIL_KEY}
+                             GROUP BY s2.client_key) AS mk
                         ON mk.client_key = s.client_key""")
     run("""UPDATE plan_match SET target_id = NULL
             WHERE by_key AND target_id IN (SELECT target_id FROM plan_match WHERE NOT by_key AND target_id IS NOT NULL)""")

@@ -1,4 +1,4 @@
--- The target booking database, schema version 2 (PostgreSQL).
+-- The target booking database, schema version 3 (PostgreSQL).
 -- Keep in step with schema_sqlite.sql: same tables, columns, indexes and trigger.
 -- CONTRACT §6 fixes the first columns of each table; the ones after them are Ferry's own
 -- (match_key, created_run_id, run bookkeeping, the change log undo replays).
@@ -51,7 +51,10 @@ CREATE TABLE IF NOT EXISTS clients (
 );
 -- (lower(email), tenant) serves both the claim trigger (every tenant) and matching (one tenant)
 CREATE INDEX IF NOT EXISTS clients_email_key ON clients (lower(email), tenant);
-CREATE INDEX IF NOT EXISTS clients_match_key ON clients (tenant, match_key);
+-- only keys without an e-mail are ever looked up (a file client with an e-mail matches by
+-- it): the e-mail keys, most of a big import, stay out of this index
+CREATE INDEX IF NOT EXISTS clients_match_key ON clients (tenant, match_key)
+    WHERE substr(match_key, 1, 6) <> 'email:';
 CREATE UNIQUE INDEX IF NOT EXISTS clients_login_key ON clients (tenant, lower(login_id))
     WHERE login_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS clients_account ON clients (account_id) WHERE account_id IS NOT NULL;

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from flows.errors import TargetError
-from flows.target.db import Dialect, schema_script
+from flows.target.db import Dialect, schema_indexes
 from flows.target.plan import COMPARED, LOGIN_FIELDS
 
 TOTALS_TOLERANCE = Decimal("0.005")
@@ -139,12 +139,6 @@ def _indexes_dropped(conn: Connection, d: Dialect, indexes: list[tuple[str, str]
     if d.name == "postgresql":
         tables = dict.fromkeys(re.search(r" ON (\w+) ", ddl).group(1) for _, ddl in indexes)
         conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
-
-
-def schema_indexes(dialect: str, table: str) -> list[tuple[str, str]]:
-    """(name, CREATE INDEX statement) of `table`'s secondary indexes in Ferry's schema."""
-    pattern = rf"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+) ON {table} \([^;]*;"
-    return [(m.group(1), m.group(0)) for m in re.finditer(pattern, schema_script(dialect))]
 
 
 def _log_before_images(run, d: Dialect) -> None:
