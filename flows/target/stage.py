@@ -191,9 +191,13 @@ def build_sqlite_stage(path: Path, warehouse: Path, run_id: str) -> dict[str, De
     duck = _open_warehouse(warehouse)
     try:
         totals, pairs, absent, jobs = _jobs(duck, run_id, warehouse)
-        with adbc.connect(str(path)) as stage:
+        with adbc.connect(str(path), autocommit=True) as stage:
             with stage.cursor() as cur:
-                cur.execute("PRAGMA journal_mode = OFF")  # a scratch file: nothing to roll back to
+                # a scratch file, read back by this process and deleted: nothing to roll back
+                # to and no crash to survive, so no journal and no fsync (0.15 s per 1M);
+                # each statement commits on its own (synchronous cannot change inside one)
+                cur.execute("PRAGMA journal_mode = OFF")
+                cur.execute("PRAGMA synchronous = OFF")
                 for statement in stage_statements(d, pairs, temp=False):
                     cur.execute(statement)
                 if pairs:
@@ -211,7 +215,6 @@ def build_sqlite_stage(path: Path, warehouse: Path, run_id: str) -> dict[str, De
                         raise _unreadable(run_id, warehouse, exc) from exc
                 if not pairs:
                     cur.execute("CREATE INDEX stage_balances_client ON stage_balances (client_key)")
-            stage.commit()
     finally:
         duck.close()
     return totals
