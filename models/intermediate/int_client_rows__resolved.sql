@@ -8,7 +8,9 @@
 -- Groups are found with aggregates and joins, not window sorts: 1M rows stay fast.
 with
 
-rows as (
+rows as not materialized (
+    -- read twice, never held: DuckDB would otherwise materialise all of the parsed table
+    -- (1M rows: 1.0 GB and a spill, 1.7 s -> 0.9 s)
     select * from {{ ref('int_client_rows__parsed') }}
 ),
 
