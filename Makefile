@@ -6,7 +6,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test test-fast lint venv bench clean
 
 $(BIN)/ferry: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# the quick loop: plain functions and the target, no whole runs (`slow`)
+test-fast: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" tests
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint models macros data-tests
 
 bench: venv
 	$(BIN)/python -m bench.run

@@ -56,80 +56,526 @@ import polars as pl
 
 NAMES: dict[str, dict[str, list[str]]] = {
     "CZ": {
-        "female": "Jana Eva Hana Anna Lenka Kateřina Lucie Věra Alena Petra Veronika Jaroslava "
-        "Tereza Martina Michaela Zuzana Markéta Barbora Eliška Klára Adéla Natálie Šárka "
-        "Dagmar Ivana Monika Zdeňka Renáta Simona Božena Radka Kristýna".split(),
-        "male": "Jiří Jan Petr Josef Pavel Martin Tomáš Jaroslav Miroslav Zdeněk Václav Michal "
-        "František Jakub Lukáš Ondřej Vojtěch Matěj David Radek Luboš Stanislav Milan Karel "
-        "Filip Aleš Dominik Štěpán Vít Roman Jindřich Adam".split(),
+        "female": [
+            "Jana",
+            "Eva",
+            "Hana",
+            "Anna",
+            "Lenka",
+            "Kateřina",
+            "Lucie",
+            "Věra",
+            "Alena",
+            "Petra",
+            "Veronika",
+            "Jaroslava",
+            "Tereza",
+            "Martina",
+            "Michaela",
+            "Zuzana",
+            "Markéta",
+            "Barbora",
+            "Eliška",
+            "Klára",
+            "Adéla",
+            "Natálie",
+            "Šárka",
+            "Dagmar",
+            "Ivana",
+            "Monika",
+            "Zdeňka",
+            "Renáta",
+            "Simona",
+            "Božena",
+            "Radka",
+            "Kristýna",
+        ],
+        "male": [
+            "Jiří",
+            "Jan",
+            "Petr",
+            "Josef",
+            "Pavel",
+            "Martin",
+            "Tomáš",
+            "Jaroslav",
+            "Miroslav",
+            "Zdeněk",
+            "Václav",
+            "Michal",
+            "František",
+            "Jakub",
+            "Lukáš",
+            "Ondřej",
+            "Vojtěch",
+            "Matěj",
+            "David",
+            "Radek",
+            "Luboš",
+            "Stanislav",
+            "Milan",
+            "Karel",
+            "Filip",
+            "Aleš",
+            "Dominik",
+            "Štěpán",
+            "Vít",
+            "Roman",
+            "Jindřich",
+            "Adam",
+        ],
         "last": [
-            "Novák/Nováková", "Svoboda/Svobodová", "Novotný/Novotná", "Dvořák/Dvořáková",
-            "Černý/Černá", "Procházka/Procházková", "Kučera/Kučerová", "Veselý/Veselá",
-            "Horák/Horáková", "Němec/Němcová", "Pokorný/Pokorná", "Marek/Marková",
-            "Pospíšil/Pospíšilová", "Hájek/Hájková", "Král/Králová", "Jelínek/Jelínková",
-            "Růžička/Růžičková", "Beneš/Benešová", "Fiala/Fialová", "Sedláček/Sedláčková",
-            "Doležal/Doležalová", "Zeman/Zemanová", "Kolář/Kolářová", "Navrátil/Navrátilová",
-            "Čermák/Čermáková", "Urban/Urbanová", "Vaněk/Vaňková", "Blažek/Blažková",
-            "Kříž/Křížová", "Kovář/Kovářová", "Šimek/Šimková", "Říha/Říhová",
-            "Kopecký/Kopecká", "Bartoš/Bartošová", "Vlček/Vlčková", "Musil/Musilová",
-            "Šťastný/Šťastná", "Holub/Holubová", "Mareš/Marešová", "Krejčí/Krejčí",
-            "Soukup/Soukupová", "Kratochvíl/Kratochvílová", "Malý/Malá", "Dušek/Dušková",
+            "Novák/Nováková",
+            "Svoboda/Svobodová",
+            "Novotný/Novotná",
+            "Dvořák/Dvořáková",
+            "Černý/Černá",
+            "Procházka/Procházková",
+            "Kučera/Kučerová",
+            "Veselý/Veselá",
+            "Horák/Horáková",
+            "Němec/Němcová",
+            "Pokorný/Pokorná",
+            "Marek/Marková",
+            "Pospíšil/Pospíšilová",
+            "Hájek/Hájková",
+            "Král/Králová",
+            "Jelínek/Jelínková",
+            "Růžička/Růžičková",
+            "Beneš/Benešová",
+            "Fiala/Fialová",
+            "Sedláček/Sedláčková",
+            "Doležal/Doležalová",
+            "Zeman/Zemanová",
+            "Kolář/Kolářová",
+            "Navrátil/Navrátilová",
+            "Čermák/Čermáková",
+            "Urban/Urbanová",
+            "Vaněk/Vaňková",
+            "Blažek/Blažková",
+            "Kříž/Křížová",
+            "Kovář/Kovářová",
+            "Šimek/Šimková",
+            "Říha/Říhová",
+            "Kopecký/Kopecká",
+            "Bartoš/Bartošová",
+            "Vlček/Vlčková",
+            "Musil/Musilová",
+            "Šťastný/Šťastná",
+            "Holub/Holubová",
+            "Mareš/Marešová",
+            "Krejčí/Krejčí",
+            "Soukup/Soukupová",
+            "Kratochvíl/Kratochvílová",
+            "Malý/Malá",
+            "Dušek/Dušková",
         ],
     },
     "DE": {
-        "female": "Anna Maria Sophie Laura Lena Julia Katharina Lea Hannah Sarah Johanna "
-        "Charlotte Emilie Bärbel Käthe Jördis Hülya Ursula Sabine Renate Petra Claudia "
-        "Stefanie Nicole Andrea Jana Zoë Frauke Gesa Anke".split(),
-        "male": "Lukas Maximilian Jonas Felix Paul Leon Tobias Stefan Jürgen Jörg Björn Günther "
-        "Uwe Matthias Andreas Sebastian Florian Moritz Niklas Timo Klaus Dieter Wolfgang "
-        "Heinz Rüdiger Sören Jens Malte Henrik Ole".split(),
-        "last": "Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann "
-        "Schäfer Koch Bauer Richter Klein Wolf Schröder Neumann Schwarz Zimmermann Braun "
-        "Krüger Hofmann Hartmann Lange Schmitt Werner Krause Köhler Weiß Groß Jäger Böhm "
-        "König Lorenz Öztürk Yılmaz Kühn Möller Vogt Roß Brückner Thießen Lüdtke".split(),
+        "female": [
+            "Anna",
+            "Maria",
+            "Sophie",
+            "Laura",
+            "Lena",
+            "Julia",
+            "Katharina",
+            "Lea",
+            "Hannah",
+            "Sarah",
+            "Johanna",
+            "Charlotte",
+            "Emilie",
+            "Bärbel",
+            "Käthe",
+            "Jördis",
+            "Hülya",
+            "Ursula",
+            "Sabine",
+            "Renate",
+            "Petra",
+            "Claudia",
+            "Stefanie",
+            "Nicole",
+            "Andrea",
+            "Jana",
+            "Zoë",
+            "Frauke",
+            "Gesa",
+            "Anke",
+        ],
+        "male": [
+            "Lukas",
+            "Maximilian",
+            "Jonas",
+            "Felix",
+            "Paul",
+            "Leon",
+            "Tobias",
+            "Stefan",
+            "Jürgen",
+            "Jörg",
+            "Björn",
+            "Günther",
+            "Uwe",
+            "Matthias",
+            "Andreas",
+            "Sebastian",
+            "Florian",
+            "Moritz",
+            "Niklas",
+            "Timo",
+            "Klaus",
+            "Dieter",
+            "Wolfgang",
+            "Heinz",
+            "Rüdiger",
+            "Sören",
+            "Jens",
+            "Malte",
+            "Henrik",
+            "Ole",
+        ],
+        "last": [
+            "Müller",
+            "Schmidt",
+            "Schneider",
+            "Fischer",
+            "Weber",
+            "Meyer",
+            "Wagner",
+            "Becker",
+            "Schulz",
+            "Hoffmann",
+            "Schäfer",
+            "Koch",
+            "Bauer",
+            "Richter",
+            "Klein",
+            "Wolf",
+            "Schröder",
+            "Neumann",
+            "Schwarz",
+            "Zimmermann",
+            "Braun",
+            "Krüger",
+            "Hofmann",
+            "Hartmann",
+            "Lange",
+            "Schmitt",
+            "Werner",
+            "Krause",
+            "Köhler",
+            "Weiß",
+            "Groß",
+            "Jäger",
+            "Böhm",
+            "König",
+            "Lorenz",
+            "Öztürk",
+            "Yılmaz",
+            "Kühn",
+            "Möller",
+            "Vogt",
+            "Roß",
+            "Brückner",
+            "Thießen",
+            "Lüdtke",
+        ],
     },
     "AT": {
-        "female": "Johanna Theresa Magdalena Valentina Anna Lea Marlene Elisabeth Franziska "
-        "Viktoria Katharina Hannah Leonie Sophie Christina Birgit".split(),
-        "male": "Florian Lukas Sebastian Matthias Dominik Alexander Maximilian Johann Josef "
-        "Raphael Markus Thomas Bernhard Günter Jakob Elias".split(),
-        "last": "Gruber Huber Bauer Wagner Pichler Steiner Moser Mayer Hofer Leitner Berger "
-        "Fuchs Eder Fischer Schmid Winkler Weber Schwarz Maier Schneider Reiter Mayr Wimmer "
-        "Egger Brunner Lang Baumgartner Auer Binder Lechner Wallner Aigner Ebner Koller "
-        "Lehner Haas Schuster Hofbauer Pölzl Strauß Kögl Türk".split(),
+        "female": [
+            "Johanna",
+            "Theresa",
+            "Magdalena",
+            "Valentina",
+            "Anna",
+            "Lea",
+            "Marlene",
+            "Elisabeth",
+            "Franziska",
+            "Viktoria",
+            "Katharina",
+            "Hannah",
+            "Leonie",
+            "Sophie",
+            "Christina",
+            "Birgit",
+        ],
+        "male": [
+            "Florian",
+            "Lukas",
+            "Sebastian",
+            "Matthias",
+            "Dominik",
+            "Alexander",
+            "Maximilian",
+            "Johann",
+            "Josef",
+            "Raphael",
+            "Markus",
+            "Thomas",
+            "Bernhard",
+            "Günter",
+            "Jakob",
+            "Elias",
+        ],
+        "last": [
+            "Gruber",
+            "Huber",
+            "Bauer",
+            "Wagner",
+            "Pichler",
+            "Steiner",
+            "Moser",
+            "Mayer",
+            "Hofer",
+            "Leitner",
+            "Berger",
+            "Fuchs",
+            "Eder",
+            "Fischer",
+            "Schmid",
+            "Winkler",
+            "Weber",
+            "Schwarz",
+            "Maier",
+            "Schneider",
+            "Reiter",
+            "Mayr",
+            "Wimmer",
+            "Egger",
+            "Brunner",
+            "Lang",
+            "Baumgartner",
+            "Auer",
+            "Binder",
+            "Lechner",
+            "Wallner",
+            "Aigner",
+            "Ebner",
+            "Koller",
+            "Lehner",
+            "Haas",
+            "Schuster",
+            "Hofbauer",
+            "Pölzl",
+            "Strauß",
+            "Kögl",
+            "Türk",
+        ],
     },
     "PL": {
-        "female": "Anna Katarzyna Małgorzata Agnieszka Barbara Ewa Krystyna Elżbieta Zofia "
-        "Joanna Magdalena Monika Aleksandra Natalia Justyna Karolina Beata Dorota".split(),
-        "male": "Piotr Krzysztof Andrzej Tomasz Paweł Michał Marcin Jakub Łukasz Grzegorz "
-        "Mateusz Wojciech Mariusz Dariusz Rafał Kamil Adam Marek".split(),
+        "female": [
+            "Anna",
+            "Katarzyna",
+            "Małgorzata",
+            "Agnieszka",
+            "Barbara",
+            "Ewa",
+            "Krystyna",
+            "Elżbieta",
+            "Zofia",
+            "Joanna",
+            "Magdalena",
+            "Monika",
+            "Aleksandra",
+            "Natalia",
+            "Justyna",
+            "Karolina",
+            "Beata",
+            "Dorota",
+        ],
+        "male": [
+            "Piotr",
+            "Krzysztof",
+            "Andrzej",
+            "Tomasz",
+            "Paweł",
+            "Michał",
+            "Marcin",
+            "Jakub",
+            "Łukasz",
+            "Grzegorz",
+            "Mateusz",
+            "Wojciech",
+            "Mariusz",
+            "Dariusz",
+            "Rafał",
+            "Kamil",
+            "Adam",
+            "Marek",
+        ],
         "last": [
-            "Nowak/Nowak", "Kowalski/Kowalska", "Wiśniewski/Wiśniewska", "Wójcik/Wójcik",
-            "Kowalczyk/Kowalczyk", "Kamiński/Kamińska", "Lewandowski/Lewandowska",
-            "Zieliński/Zielińska", "Szymański/Szymańska", "Woźniak/Woźniak",
-            "Dąbrowski/Dąbrowska", "Kozłowski/Kozłowska", "Jankowski/Jankowska", "Mazur/Mazur",
-            "Wojciechowski/Wojciechowska", "Kwiatkowski/Kwiatkowska", "Krawczyk/Krawczyk",
-            "Kaczmarek/Kaczmarek", "Piotrowski/Piotrowska", "Grabowski/Grabowska",
-            "Wróbel/Wróbel", "Sokołowski/Sokołowska", "Górski/Górska", "Król/Król",
+            "Nowak/Nowak",
+            "Kowalski/Kowalska",
+            "Wiśniewski/Wiśniewska",
+            "Wójcik/Wójcik",
+            "Kowalczyk/Kowalczyk",
+            "Kamiński/Kamińska",
+            "Lewandowski/Lewandowska",
+            "Zieliński/Zielińska",
+            "Szymański/Szymańska",
+            "Woźniak/Woźniak",
+            "Dąbrowski/Dąbrowska",
+            "Kozłowski/Kozłowska",
+            "Jankowski/Jankowska",
+            "Mazur/Mazur",
+            "Wojciechowski/Wojciechowska",
+            "Kwiatkowski/Kwiatkowska",
+            "Krawczyk/Krawczyk",
+            "Kaczmarek/Kaczmarek",
+            "Piotrowski/Piotrowska",
+            "Grabowski/Grabowska",
+            "Wróbel/Wróbel",
+            "Sokołowski/Sokołowska",
+            "Górski/Górska",
+            "Król/Król",
         ],
     },
     "GB": {
-        "female": "Olivia Amelia Isla Ava Emily Sophie Grace Chloe Charlotte Jessica Lucy "
-        "Hannah Siobhán Zoë Renée Megan Niamh Eleanor".split(),
-        "male": "Oliver George Harry Jack Jacob Noah Charlie Thomas James William Daniel "
-        "Samuel Seán Rhys Owen Callum Alfie Ewan".split(),
-        "last": "Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts "
-        "Robinson Thompson Wright Walker White Edwards Hughes Green Hall O'Brien O'Connor "
-        "McDonald Patel Khan Murphy Campbell Stewart".split(),
+        "female": [
+            "Olivia",
+            "Amelia",
+            "Isla",
+            "Ava",
+            "Emily",
+            "Sophie",
+            "Grace",
+            "Chloe",
+            "Charlotte",
+            "Jessica",
+            "Lucy",
+            "Hannah",
+            "Siobhán",
+            "Zoë",
+            "Renée",
+            "Megan",
+            "Niamh",
+            "Eleanor",
+        ],
+        "male": [
+            "Oliver",
+            "George",
+            "Harry",
+            "Jack",
+            "Jacob",
+            "Noah",
+            "Charlie",
+            "Thomas",
+            "James",
+            "William",
+            "Daniel",
+            "Samuel",
+            "Seán",
+            "Rhys",
+            "Owen",
+            "Callum",
+            "Alfie",
+            "Ewan",
+        ],
+        "last": [
+            "Smith",
+            "Jones",
+            "Williams",
+            "Taylor",
+            "Brown",
+            "Davies",
+            "Evans",
+            "Wilson",
+            "Thomas",
+            "Johnson",
+            "Roberts",
+            "Robinson",
+            "Thompson",
+            "Wright",
+            "Walker",
+            "White",
+            "Edwards",
+            "Hughes",
+            "Green",
+            "Hall",
+            "O'Brien",
+            "O'Connor",
+            "McDonald",
+            "Patel",
+            "Khan",
+            "Murphy",
+            "Campbell",
+            "Stewart",
+        ],
     },
     "US": {
-        "female": "Emma Olivia Ava Sophia Isabella Mia Abigail Madison Emily Zoë Renée Chloé "
-        "María Lucía Aaliyah Harper Avery Scarlett".split(),
-        "male": "Liam Noah William James Logan Benjamin Mason Elijah Oliver Jacob José Andrés "
-        "Michael Ethan Daniel Tyler Brandon Jesús".split(),
-        "last": "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez "
-        "Hernández López González Wilson Anderson Thomas Moore Jackson Martin Lee Nguyen "
-        "Peña Muñoz Ramírez Kim Sullivan Walsh Cohen".split(),
+        "female": [
+            "Emma",
+            "Olivia",
+            "Ava",
+            "Sophia",
+            "Isabella",
+            "Mia",
+            "Abigail",
+            "Madison",
+            "Emily",
+            "Zoë",
+            "Renée",
+            "Chloé",
+            "María",
+            "Lucía",
+            "Aaliyah",
+            "Harper",
+            "Avery",
+            "Scarlett",
+        ],
+        "male": [
+            "Liam",
+            "Noah",
+            "William",
+            "James",
+            "Logan",
+            "Benjamin",
+            "Mason",
+            "Elijah",
+            "Oliver",
+            "Jacob",
+            "José",
+            "Andrés",
+            "Michael",
+            "Ethan",
+            "Daniel",
+            "Tyler",
+            "Brandon",
+            "Jesús",
+        ],
+        "last": [
+            "Smith",
+            "Johnson",
+            "Williams",
+            "Brown",
+            "Jones",
+            "Garcia",
+            "Miller",
+            "Davis",
+            "Rodriguez",
+            "Martinez",
+            "Hernández",
+            "López",
+            "González",
+            "Wilson",
+            "Anderson",
+            "Thomas",
+            "Moore",
+            "Jackson",
+            "Martin",
+            "Lee",
+            "Nguyen",
+            "Peña",
+            "Muñoz",
+            "Ramírez",
+            "Kim",
+            "Sullivan",
+            "Walsh",
+            "Cohen",
+        ],
     },
 }
 
@@ -140,54 +586,203 @@ COUNTRY_WEIGHTS = {
 }
 
 DOMAINS = {
-    "CZ": "seznam.cz email.cz gmail.com centrum.cz volny.cz post.cz icloud.com outlook.com".split(),
-    "DE": "gmx.de web.de gmail.com t-online.de yahoo.de outlook.de freenet.de".split(),
-    "AT": "gmx.at aon.at gmail.com chello.at a1.net".split(),
-    "PL": "wp.pl onet.pl o2.pl interia.pl gmail.com".split(),
-    "GB": "gmail.com hotmail.co.uk outlook.com btinternet.com yahoo.co.uk".split(),
-    "US": "gmail.com yahoo.com outlook.com icloud.com aol.com".split(),
+    "CZ": ["seznam.cz", "email.cz", "gmail.com", "centrum.cz", "volny.cz", "post.cz", "icloud.com", "outlook.com"],
+    "DE": ["gmx.de", "web.de", "gmail.com", "t-online.de", "yahoo.de", "outlook.de", "freenet.de"],
+    "AT": ["gmx.at", "aon.at", "gmail.com", "chello.at", "a1.net"],
+    "PL": ["wp.pl", "onet.pl", "o2.pl", "interia.pl", "gmail.com"],
+    "GB": ["gmail.com", "hotmail.co.uk", "outlook.com", "btinternet.com", "yahoo.co.uk"],
+    "US": ["gmail.com", "yahoo.com", "outlook.com", "icloud.com", "aol.com"],
 }
 
 # (country calling code, national prefix, subscriber digits); all valid for libphonenumber.
 PHONE_PLANS = {
-    "CZ": ("420", [(p, 6) for p in "601 602 603 604 605 606 607 608 702 703 704 705 720 721 "
-                                     "722 723 724 725 730 731 732 733 734 736 737 739 770 771 "
-                                     "773 774 775 776 777 778 779 221 222 224 233 257 266 "
-                                     "283 543 545 585 596".split()]),
-    "DE": ("49", [(p, 8) for p in "151 152 157 159 176 177 178 179".split()]
-                 + [(p, 7) for p in "160 162 163 170 171 172 173 174 175".split()]
-                 + [("30", 8), ("40", 8), ("89", 7), ("221", 7), ("69", 8)]),
-    "AT": ("43", [(p, 7) for p in "664 660 676 650".split()] + [("699", 8), ("1", 7), ("316", 6)]),
-    "PL": ("48", [(p, 6) for p in "501 502 504 509 511 512 530 535 570 600 601 602 604 660 "
-                                   "664 691 693 721 725 730 731 781 785 790 798 881 885".split()]),
-    "GB": ("44", [(p, 6) for p in "7400 7412 7450 7500 7590 7723 7766 7800 7832 7850 7900 7956 7976".split()]
-                 + [("207", 7), ("208", 7), ("161", 7)]),
-    "US": ("1", [(p, 7) for p in "212 305 312 415 617 646 718 202 512 206 303 404".split()]),
+    "CZ": (
+        "420",
+        [
+            (p, 6)
+            for p in [
+                "601",
+                "602",
+                "603",
+                "604",
+                "605",
+                "606",
+                "607",
+                "608",
+                "702",
+                "703",
+                "704",
+                "705",
+                "720",
+                "721",
+                "722",
+                "723",
+                "724",
+                "725",
+                "730",
+                "731",
+                "732",
+                "733",
+                "734",
+                "736",
+                "737",
+                "739",
+                "770",
+                "771",
+                "773",
+                "774",
+                "775",
+                "776",
+                "777",
+                "778",
+                "779",
+                "221",
+                "222",
+                "224",
+                "233",
+                "257",
+                "266",
+                "283",
+                "543",
+                "545",
+                "585",
+                "596",
+            ]
+        ],
+    ),
+    "DE": (
+        "49",
+        [(p, 8) for p in ["151", "152", "157", "159", "176", "177", "178", "179"]]
+        + [(p, 7) for p in ["160", "162", "163", "170", "171", "172", "173", "174", "175"]]
+        + [("30", 8), ("40", 8), ("89", 7), ("221", 7), ("69", 8)],
+    ),
+    "AT": ("43", [(p, 7) for p in ["664", "660", "676", "650"]] + [("699", 8), ("1", 7), ("316", 6)]),
+    "PL": (
+        "48",
+        [
+            (p, 6)
+            for p in [
+                "501",
+                "502",
+                "504",
+                "509",
+                "511",
+                "512",
+                "530",
+                "535",
+                "570",
+                "600",
+                "601",
+                "602",
+                "604",
+                "660",
+                "664",
+                "691",
+                "693",
+                "721",
+                "725",
+                "730",
+                "731",
+                "781",
+                "785",
+                "790",
+                "798",
+                "881",
+                "885",
+            ]
+        ],
+    ),
+    "GB": (
+        "44",
+        [
+            (p, 6)
+            for p in [
+                "7400",
+                "7412",
+                "7450",
+                "7500",
+                "7590",
+                "7723",
+                "7766",
+                "7800",
+                "7832",
+                "7850",
+                "7900",
+                "7956",
+                "7976",
+            ]
+        ]
+        + [("207", 7), ("208", 7), ("161", 7)],
+    ),
+    "US": ("1", [(p, 7) for p in ["212", "305", "312", "415", "617", "646", "718", "202", "512", "206", "303", "404"]]),
 }
 
-POSTAL_GB = "SW1A 1AA|EC1A 1BB|W1A 0AX|M1 1AE|B33 8TH|CR2 6XH|LS1 4AP|EH1 1YZ|G2 3AB|BS1 4DJ".split("|")
+POSTAL_GB = [
+    "SW1A 1AA",
+    "EC1A 1BB",
+    "W1A 0AX",
+    "M1 1AE",
+    "B33 8TH",
+    "CR2 6XH",
+    "LS1 4AP",
+    "EH1 1YZ",
+    "G2 3AB",
+    "BS1 4DJ",
+]
 
 GARBAGE_PHONES = ["12345", "n/a", "0", "+420 123", "tel. unbekannt", "111"]
 GARBAGE_ENTRIES = ["abc", "n/a", "zwei", "5x", "?"]
 CONSENT_WORDS = {
-    "zenamu": (["yes", "no", "ano", "ne", "x", "", "1", "0", "ja", "true", "maybe"],
-               [0.24, 0.14, 0.15, 0.09, 0.08, 0.21, 0.03, 0.02, 0.02, 0.015, 0.005]),
-    "german": (["ja", "nein", "x", "", "1", "0", "j", "n", "vielleicht"],
-               [0.30, 0.22, 0.08, 0.30, 0.04, 0.03, 0.01, 0.015, 0.005]),
+    "zenamu": (
+        ["yes", "no", "ano", "ne", "x", "", "1", "0", "ja", "true", "maybe"],
+        [0.24, 0.14, 0.15, 0.09, 0.08, 0.21, 0.03, 0.02, 0.02, 0.015, 0.005],
+    ),
+    "german": (
+        ["ja", "nein", "x", "", "1", "0", "j", "n", "vielleicht"],
+        [0.30, 0.22, 0.08, 0.30, 0.04, 0.03, 0.01, 0.015, 0.005],
+    ),
 }
 
 # Row categories: drawn once per row.
 NORMAL, NOEMAIL, MERGE, DUP, BAD_EMAIL, NEG_CREDITS, NO_NAME, BAD_ENTRIES = range(8)
-CATEGORY_NAMES = ["normal", "no_email_no_balance", "merged", "duplicate_row",
-                  "email_invalid", "balance_negative", "name_missing", "entries_invalid"]
+CATEGORY_NAMES = [
+    "normal",
+    "no_email_no_balance",
+    "merged",
+    "duplicate_row",
+    "email_invalid",
+    "balance_negative",
+    "name_missing",
+    "entries_invalid",
+]
 CATEGORY_P = [0.0, 0.02, 0.01, 0.005, 0.005, 0.005, 0.005, 0.005]
 CATEGORY_P[0] = 1.0 - sum(CATEGORY_P)
 
 LAYOUT_COLUMNS = {
-    "zenamu": ["name and surname", "email", "entries", "credits", "phone", "consent",
-               "birth date", "postal code", "customer id"],
-    "german": ["Kundennummer", "Anrede", "Vorname", "Nachname", "E-Mail", "Telefon",
-               "Geburtsdatum", "PLZ", "Eintritte", "Guthaben", "Newsletter"],
+    "zenamu": [
+        "name and surname",
+        "email",
+        "entries",
+        "credits",
+        "phone",
+        "consent",
+        "birth date",
+        "postal code",
+        "customer id",
+    ],
+    "german": [
+        "Kundennummer",
+        "Anrede",
+        "Vorname",
+        "Nachname",
+        "E-Mail",
+        "Telefon",
+        "Geburtsdatum",
+        "PLZ",
+        "Eintritte",
+        "Guthaben",
+        "Newsletter",
+    ],
 }
 
 
@@ -354,8 +949,9 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
     # ---- dates, postal codes, ids -----------------------------------------------------
     birth_days = rng.integers(-7305, 14245, n)  # 1950-01-01 .. 2008-12-31 as days since epoch
     birth_blank = rng.random(n) < 0.35
-    date_style = _choice(rng, range(5), [0.25, 0.5, 0.15, 0.08, 0.02] if layout == "zenamu"
-                         else [0.05, 0.9, 0.0, 0.03, 0.02], n)
+    date_style = _choice(
+        rng, range(5), [0.25, 0.5, 0.15, 0.08, 0.02] if layout == "zenamu" else [0.05, 0.9, 0.0, 0.03, 0.02], n
+    )
     postal_num = rng.integers(0, 100_000, n)
     postal_blank = rng.random(n) < 0.3
     gb_postal_idx = rng.integers(0, len(POSTAL_GB), n)
@@ -363,8 +959,8 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
     consent_words, consent_p = CONSENT_WORDS[layout]
     consent_idx = _choice(rng, consent_words, consent_p, n)
 
-    style = rng.integers(0, 5, n)      # email local-part style
-    email_case = rng.random(n)          # a few typed with capitals or stray spaces
+    style = rng.integers(0, 5, n)  # email local-part style
+    email_case = rng.random(n)  # a few typed with capitals or stray spaces
     amount_style = rng.integers(0, 4, n)
     bad_email_kind = rng.integers(0, 4, n)
     garbage_entries_idx = rng.integers(0, len(GARBAGE_ENTRIES), n)
@@ -421,16 +1017,24 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
     last_a = pl.when(c("female")).then(c("last_f_a")).otherwise(c("last_m_a"))
     # materialise shared pieces once: polars evaluates every when/then branch for every row,
     # so nesting these expressions repeats the work
-    df = df.with_columns(first.alias("_first"), last.alias("_last"),
-                         first_a.alias("_first_a"), last_a.alias("_last_a"),
-                         c("sub_num").cast(pl.String).str.zfill(c("sublen").cast(pl.Int64)).alias("_sub"))
+    df = df.with_columns(
+        first.alias("_first"),
+        last.alias("_last"),
+        first_a.alias("_first_a"),
+        last_a.alias("_last_a"),
+        c("sub_num").cast(pl.String).str.zfill(c("sublen").cast(pl.Int64)).alias("_sub"),
+    )
     first, last, first_a, last_a = c("_first"), c("_last"), c("_first_a"), c("_last_a")
     num = (c("i") + 1).cast(pl.String)
     local = (
-        pl.when(c("style") == 0).then(pl.concat_str([first_a, pl.lit("."), last_a, num]))
-        .when(c("style") == 1).then(pl.concat_str([first_a.str.slice(0, 1), last_a, num]))
-        .when(c("style") == 2).then(pl.concat_str([first_a, pl.lit("_"), last_a, num]))
-        .when(c("style") == 3).then(pl.concat_str([first_a, last_a, num]))
+        pl.when(c("style") == 0)
+        .then(pl.concat_str([first_a, pl.lit("."), last_a, num]))
+        .when(c("style") == 1)
+        .then(pl.concat_str([first_a.str.slice(0, 1), last_a, num]))
+        .when(c("style") == 2)
+        .then(pl.concat_str([first_a, pl.lit("_"), last_a, num]))
+        .when(c("style") == 3)
+        .then(pl.concat_str([first_a, last_a, num]))
         .otherwise(pl.concat_str([last_a, pl.lit("."), first_a, num]))
     )
     df = df.with_columns(local.alias("_local"))
@@ -439,7 +1043,8 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
     email = (
         pl.when(c("email_case") < 0.03)
         .then(pl.concat_str([email.str.slice(0, 1).str.to_uppercase(), email.str.slice(1)]))
-        .when(c("email_case") > 0.99).then(pl.concat_str([pl.lit(" "), email, pl.lit(" ")]))
+        .when(c("email_case") > 0.99)
+        .then(pl.concat_str([pl.lit(" "), email, pl.lit(" ")]))
         .otherwise(email)
     )
     df = df.with_columns(email.alias("_email"))
@@ -455,27 +1060,38 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
     intl_spaced = pl.concat_str([pl.lit("+"), c("cc"), pl.lit(" "), c("prefix"), pl.lit(" "), sub_grouped])
     zero_zero = pl.concat_str([pl.lit("00"), c("cc"), c("prefix"), sub])
     plus_compact = pl.concat_str([pl.lit("+"), c("cc"), c("prefix"), sub])
-    us_style = pl.concat_str([pl.lit("+1 ("), c("prefix"), pl.lit(") "), sub.str.slice(0, 3), pl.lit("-"), sub.str.slice(3, 4)])
+    us_style = pl.concat_str(
+        [pl.lit("+1 ("), c("prefix"), pl.lit(") "), sub.str.slice(0, 3), pl.lit("-"), sub.str.slice(3, 4)]
+    )
     de_zero = pl.concat_str([pl.lit("+"), c("cc"), pl.lit(" (0)"), c("prefix"), pl.lit(" "), sub])
     cz_national = pl.concat_str([c("prefix"), pl.lit(" "), sub_grouped])
     cz_digits = pl.concat_str([c("prefix"), sub])
     zero_zero_spaced = pl.concat_str([pl.lit("00"), c("cc"), pl.lit(" "), c("prefix"), pl.lit(" "), sub])
     nota = c("phone_notation")
     phone = (
-        pl.when(c("phone_blank")).then(pl.lit(""))
-        .when(c("phone_garbage")).then(c("garbage_phone"))
-        .when(nota == 0).then(intl_spaced)
-        .when(nota == 1).then(zero_zero)
-        .when(nota == 2).then(plus_compact)
-        .when(cc_is("CZ") & (nota == 3)).then(cz_national)
-        .when(cc_is("CZ")).then(cz_digits)
-        .when(cc_is("US") & (nota == 3)).then(us_style)
-        .when((cc_is("DE") | cc_is("AT")) & c("de_at_zero")).then(de_zero)
+        pl.when(c("phone_blank"))
+        .then(pl.lit(""))
+        .when(c("phone_garbage"))
+        .then(c("garbage_phone"))
+        .when(nota == 0)
+        .then(intl_spaced)
+        .when(nota == 1)
+        .then(zero_zero)
+        .when(nota == 2)
+        .then(plus_compact)
+        .when(cc_is("CZ") & (nota == 3))
+        .then(cz_national)
+        .when(cc_is("CZ"))
+        .then(cz_digits)
+        .when(cc_is("US") & (nota == 3))
+        .then(us_style)
+        .when((cc_is("DE") | cc_is("AT")) & c("de_at_zero"))
+        .then(de_zero)
         .otherwise(zero_zero_spaced)
     )
 
     # amounts
-    ip = (c("credits_cents") // 100)
+    ip = c("credits_cents") // 100
     cents = _zfill(c("credits_cents") % 100, 2)
     ip_s = ip.cast(pl.String)
     big = ip >= 1000
@@ -484,23 +1100,33 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
     has_cents = (c("credits_cents") % 100) != 0
     if layout == "zenamu":
         amount = (
-            pl.when(~has_cents & (c("amount_style") == 0)).then(ip_s)
-            .when(~has_cents & big & (c("amount_style") == 1)).then(pl.concat_str([thou, pl.lit(" "), rest]))
-            .when(~has_cents & (c("amount_style") == 2)).then(pl.concat_str([ip_s, pl.lit(",00")]))
-            .when(~has_cents).then(ip_s)
-            .when(c("amount_style") <= 1).then(pl.concat_str([ip_s, pl.lit("."), cents]))
-            .when(big & (c("amount_style") == 2)).then(pl.concat_str([thou, pl.lit(" "), rest, pl.lit(","), cents]))
+            pl.when(~has_cents & (c("amount_style") == 0))
+            .then(ip_s)
+            .when(~has_cents & big & (c("amount_style") == 1))
+            .then(pl.concat_str([thou, pl.lit(" "), rest]))
+            .when(~has_cents & (c("amount_style") == 2))
+            .then(pl.concat_str([ip_s, pl.lit(",00")]))
+            .when(~has_cents)
+            .then(ip_s)
+            .when(c("amount_style") <= 1)
+            .then(pl.concat_str([ip_s, pl.lit("."), cents]))
+            .when(big & (c("amount_style") == 2))
+            .then(pl.concat_str([thou, pl.lit(" "), rest, pl.lit(","), cents]))
             .otherwise(pl.concat_str([ip_s, pl.lit(","), cents]))
         )
     else:
         amount = (
-            pl.when(big & (c("amount_style") <= 1)).then(pl.concat_str([thou, pl.lit("."), rest, pl.lit(","), cents]))
-            .when(~has_cents & (c("amount_style") == 3)).then(ip_s)
+            pl.when(big & (c("amount_style") <= 1))
+            .then(pl.concat_str([thou, pl.lit("."), rest, pl.lit(","), cents]))
+            .when(~has_cents & (c("amount_style") == 3))
+            .then(ip_s)
             .otherwise(pl.concat_str([ip_s, pl.lit(","), cents]))
         )
     credits = (
-        pl.when(c("credits_state") == 0).then(pl.lit(""))
-        .when(c("credits_state") == 1).then(pl.lit("0" if layout == "zenamu" else "0,00"))
+        pl.when(c("credits_state") == 0)
+        .then(pl.lit(""))
+        .when(c("credits_state") == 1)
+        .then(pl.lit("0" if layout == "zenamu" else "0,00"))
         .otherwise(amount)
     )
     credits = pl.when(c("cat") == NEG_CREDITS).then(pl.concat_str([pl.lit("-"), credits])).otherwise(credits)
@@ -510,44 +1136,67 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
     # dates
     ds = c("date_style")
     birth = (
-        pl.when(c("birth_blank")).then(pl.lit(""))
-        .when(ds == 0).then(c("birth").dt.strftime("%Y-%m-%d"))
-        .when(ds == 1).then(c("birth").dt.strftime("%d.%m.%Y"))
-        .when(ds == 2).then(c("birth").dt.strftime("%d/%m/%Y"))
-        .when(ds == 3).then(pl.concat_str([c("birth").dt.day().cast(pl.String), pl.lit("."),
-                                           c("birth").dt.month().cast(pl.String), pl.lit("."),
-                                           c("birth").dt.year().cast(pl.String)]))
+        pl.when(c("birth_blank"))
+        .then(pl.lit(""))
+        .when(ds == 0)
+        .then(c("birth").dt.strftime("%Y-%m-%d"))
+        .when(ds == 1)
+        .then(c("birth").dt.strftime("%d.%m.%Y"))
+        .when(ds == 2)
+        .then(c("birth").dt.strftime("%d/%m/%Y"))
+        .when(ds == 3)
+        .then(
+            pl.concat_str(
+                [
+                    c("birth").dt.day().cast(pl.String),
+                    pl.lit("."),
+                    c("birth").dt.month().cast(pl.String),
+                    pl.lit("."),
+                    c("birth").dt.year().cast(pl.String),
+                ]
+            )
+        )
         .otherwise(pl.concat_str([pl.lit("31.02."), c("birth").dt.year().cast(pl.String)]))  # impossible
     )
 
     # postal codes
     pn = c("postal_num")
     postal = (
-        pl.when(c("postal_blank")).then(pl.lit(""))
-        .when(cc_is("CZ")).then(
-            pl.concat_str([_zfill(10_000 + pn % 80_000, 5).str.slice(0, 3),
-                           pl.when(pn % 3 == 0).then(pl.lit("")).otherwise(pl.lit(" ")),
-                           _zfill(10_000 + pn % 80_000, 5).str.slice(3, 2)]))
-        .when(cc_is("DE")).then(_zfill(1_067 + pn % 98_000, 5))
-        .when(cc_is("AT")).then((1_010 + pn % 8_980).cast(pl.String))
-        .when(cc_is("PL")).then(pl.concat_str([_zfill(pn % 100, 2), pl.lit("-"), _zfill(pn % 1000, 3)]))
-        .when(cc_is("GB")).then(c("gb_postal"))
+        pl.when(c("postal_blank"))
+        .then(pl.lit(""))
+        .when(cc_is("CZ"))
+        .then(
+            pl.concat_str(
+                [
+                    _zfill(10_000 + pn % 80_000, 5).str.slice(0, 3),
+                    pl.when(pn % 3 == 0).then(pl.lit("")).otherwise(pl.lit(" ")),
+                    _zfill(10_000 + pn % 80_000, 5).str.slice(3, 2),
+                ]
+            )
+        )
+        .when(cc_is("DE"))
+        .then(_zfill(1_067 + pn % 98_000, 5))
+        .when(cc_is("AT"))
+        .then((1_010 + pn % 8_980).cast(pl.String))
+        .when(cc_is("PL"))
+        .then(pl.concat_str([_zfill(pn % 100, 2), pl.lit("-"), _zfill(pn % 1000, 3)]))
+        .when(cc_is("GB"))
+        .then(c("gb_postal"))
         .otherwise(_zfill(pn, 5))
     )
 
     # invalid emails (with a balance) and missing names
     local_only = local
     bad_email = (
-        pl.when(c("bad_email_kind") == 0).then(email.str.replace("@", "@@", literal=True))
-        .when(c("bad_email_kind") == 1).then(pl.concat_str([local_only, pl.lit(" at "), c("domain")]))
-        .when(c("bad_email_kind") == 2).then(pl.concat_str([local_only, pl.lit("@"), c("domain").str.split(".").list.first()]))
+        pl.when(c("bad_email_kind") == 0)
+        .then(email.str.replace("@", "@@", literal=True))
+        .when(c("bad_email_kind") == 1)
+        .then(pl.concat_str([local_only, pl.lit(" at "), c("domain")]))
+        .when(c("bad_email_kind") == 2)
+        .then(pl.concat_str([local_only, pl.lit("@"), c("domain").str.split(".").list.first()]))
         .otherwise(pl.concat_str([local_only, pl.lit("."), c("domain")]))
     )
-    email = (
-        pl.when(c("cat") == NOEMAIL).then(pl.lit(""))
-        .when(c("cat") == BAD_EMAIL).then(bad_email)
-        .otherwise(email)
-    )
+    email = pl.when(c("cat") == NOEMAIL).then(pl.lit("")).when(c("cat") == BAD_EMAIL).then(bad_email).otherwise(email)
     no_name = c("cat") == NO_NAME
 
     if layout == "zenamu":
@@ -563,12 +1212,16 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
             postal.alias("postal code"),
             _zfill(c("i") + 1, 7).alias("customer id"),
         ]
-        identity_cols = ["name and surname", "email", "phone", "consent", "birth date",
-                         "postal code", "customer id"]
+        identity_cols = ["name and surname", "email", "phone", "consent", "birth date", "postal code", "customer id"]
     else:
         out_exprs = [
             pl.concat_str([pl.lit("K-"), _zfill(c("i") + 1, 7)]).alias("Kundennummer"),
-            pl.when(no_name).then(pl.lit("")).when(c("female")).then(pl.lit("Frau")).otherwise(pl.lit("Herr")).alias("Anrede"),
+            pl.when(no_name)
+            .then(pl.lit(""))
+            .when(c("female"))
+            .then(pl.lit("Frau"))
+            .otherwise(pl.lit("Herr"))
+            .alias("Anrede"),
             pl.when(no_name).then(pl.lit("")).otherwise(first).alias("Vorname"),
             pl.when(no_name).then(pl.lit("")).otherwise(last).alias("Nachname"),
             email.alias("E-Mail"),
@@ -579,13 +1232,28 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
             credits.alias("Guthaben"),
             c("consent").alias("Newsletter"),
         ]
-        identity_cols = ["Kundennummer", "Anrede", "Vorname", "Nachname", "E-Mail", "Telefon",
-                         "Geburtsdatum", "PLZ", "Newsletter"]
+        identity_cols = [
+            "Kundennummer",
+            "Anrede",
+            "Vorname",
+            "Nachname",
+            "E-Mail",
+            "Telefon",
+            "Geburtsdatum",
+            "PLZ",
+            "Newsletter",
+        ]
 
     out = df.select(out_exprs)
     side = df.select(
-        c("entries"), c("entries_blank"), c("credits_cents"), c("credits_state"),
-        c("birth"), c("birth_blank"), c("date_style"), c("cat"),
+        c("entries"),
+        c("entries_blank"),
+        c("credits_cents"),
+        c("credits_state"),
+        c("birth"),
+        c("birth_blank"),
+        c("date_style"),
+        c("cat"),
     )
 
     # ---- copy identity (and, for exact duplicates, everything) from the source rows ---
@@ -596,12 +1264,17 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
     gather_dup = pl.Series(idx_dup, dtype=pl.UInt32)
     gather_id = pl.Series(idx_id, dtype=pl.UInt32)
     out = out.select(
-        [pl.col(col).gather(gather_id) if col in identity_cols else pl.col(col).gather(gather_dup)
-         for col in out.columns]
+        [
+            pl.col(col).gather(gather_id) if col in identity_cols else pl.col(col).gather(gather_dup)
+            for col in out.columns
+        ]
     )
     side = side.with_columns(
-        [pl.col(col).gather(gather_id if col.startswith(("birth", "date")) else gather_dup)
-         for col in side.columns if col != "cat"]
+        [
+            pl.col(col).gather(gather_id if col.startswith(("birth", "date")) else gather_dup)
+            for col in side.columns
+            if col != "cat"
+        ]
     )
 
     counts = {name: int((cat == k).sum()) for k, name in enumerate(CATEGORY_NAMES)}
@@ -620,7 +1293,7 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
             "rows.valid": n - errors - counts["merged"] - counts["duplicate_row"],
         },
         "note": "expected counts assume CONTRACT §3/§4; invalid phones, impossible dates and "
-                "unknown consent words add warnings only",
+        "unknown consent words add warnings only",
     }
     return out, side, meta
 
@@ -628,11 +1301,11 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
 def write_csv(out: pl.DataFrame, path: Path, encoding: str, delimiter: str, crlf: bool) -> None:
     # empty cells are written bare (polars would quote an empty string as "")
     out = out.with_columns(
-        pl.when(pl.col(col).str.len_bytes() == 0).then(None).otherwise(pl.col(col)).alias(col)
-        for col in out.columns
+        pl.when(pl.col(col).str.len_bytes() == 0).then(None).otherwise(pl.col(col)).alias(col) for col in out.columns
     )
-    text = out.write_csv(separator=delimiter, quote_style="necessary", null_value="",
-                         line_terminator="\r\n" if crlf else "\n")
+    text = out.write_csv(
+        separator=delimiter, quote_style="necessary", null_value="", line_terminator="\r\n" if crlf else "\n"
+    )
     enc = encoding.lower()
     if enc in ("utf-8", "utf8"):
         data = text.encode("utf-8")
@@ -680,8 +1353,15 @@ def write_xlsx(out: pl.DataFrame, side: pl.DataFrame, path: Path, layout: str) -
     wb.save(path)
 
 
-def generate(rows: int, out: Path, fmt: str | None = None, encoding: str = "utf-8",
-             delimiter: str | None = None, seed: int = 1, layout: str = "auto") -> dict:
+def generate(
+    rows: int,
+    out: Path,
+    fmt: str | None = None,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    seed: int = 1,
+    layout: str = "auto",
+) -> dict:
     """Write the file and `<out>.meta.json`; return the meta dict (with timing)."""
     t0 = time.perf_counter()
     out = Path(out)
@@ -710,20 +1390,25 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--format", choices=("csv", "xlsx"), default=None,
-                    help="default: from the file suffix")
+    ap.add_argument("--format", choices=("csv", "xlsx"), default=None, help="default: from the file suffix")
     ap.add_argument("--encoding", default="utf-8", help="utf-8 (default), utf-8-sig or cp1252")
     ap.add_argument("--delimiter", default=None, help="default: ',' (zenamu) or ';' (german)")
-    ap.add_argument("--layout", choices=("auto", "zenamu", "german"), default="auto",
-                    help="auto: german headers for cp1252, zenamu otherwise")
+    ap.add_argument(
+        "--layout",
+        choices=("auto", "zenamu", "german"),
+        default="auto",
+        help="auto: german headers for cp1252, zenamu otherwise",
+    )
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args(argv)
     if a.rows < 1:
         ap.error("--rows must be at least 1")
     meta = generate(a.rows, a.out, a.format, a.encoding, a.delimiter, a.seed, a.layout)
-    print(f"wrote {meta['file']}: {meta['rows']} rows, {meta['bytes'] / 1e6:.1f} MB, "
-          f"{meta['seconds']['total']:.2f} s; expected {json.dumps(meta['expected'])}",
-          file=sys.stderr)
+    print(
+        f"wrote {meta['file']}: {meta['rows']} rows, {meta['bytes'] / 1e6:.1f} MB, "
+        f"{meta['seconds']['total']:.2f} s; expected {json.dumps(meta['expected'])}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Time `ferry migrate` end to end on synthetic exports, and `flows.land.land` alone.
+"""Time `ferry migrate` end to end on synthetic exports, and `ferry.ingest.land.land` alone.
 
     python -m bench.run                                   # 10k, 100k, 1M rows into SQLite
     python -m bench.run --sizes 10000 --pg-url postgresql://postgres@127.0.0.1:5432/bench
@@ -47,6 +47,7 @@ QUIET_ENV = {
 # data
 # --------------------------------------------------------------------------------------
 
+
 def dataset(rows: int, kind: str, seed: int, regenerate: bool) -> tuple[Path, dict]:
     """Path to a generated file (made if missing) and its meta (planted counts)."""
     from bench.generate import generate
@@ -71,6 +72,7 @@ def dataset(rows: int, kind: str, seed: int, regenerate: bool) -> tuple[Path, di
 # --------------------------------------------------------------------------------------
 # child processes
 # --------------------------------------------------------------------------------------
+
 
 def tree_rss_mb(session: int) -> float:
     """Resident memory of every process in `session` together (Linux /proc), in MB: a run's
@@ -97,8 +99,7 @@ def run_child(cmd: list[str], env: dict, out_path: Path, err_path: Path, timeout
     whole process tree sampled every 50 ms (MB)."""
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT, start_new_session=True)
         timed_out = False
         tree_peak, next_sample = 0.0, 0.0
         sampling = sys.platform.startswith("linux")
@@ -173,8 +174,11 @@ def read_timings(home: Path, run_id: str | None) -> dict | None:
     candidates = []
     if run_id:
         candidates.append(home / "runs" / run_id / "timings.json")
-    candidates += sorted((home / "runs").glob("*/timings.json"), key=lambda p: p.stat().st_mtime,
-                         reverse=True) if (home / "runs").is_dir() else []
+    candidates += (
+        sorted((home / "runs").glob("*/timings.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        if (home / "runs").is_dir()
+        else []
+    )
     for path in candidates:
         if path.is_file():
             try:
@@ -193,8 +197,13 @@ def read_timings(home: Path, run_id: str | None) -> dict | None:
 
 # (table, tenant column) of every table the bench tenant leaves rows in, children first
 TENANT_ROWS = (
-    ("invite_queue", "tenant"), ("balances", "tenant"), ("appointments", "tenant"), ("clients", "tenant"),
-    ("accounts", "created_by_tenant"), ("change_log", "tenant"), ("ferry_runs", "tenant"),
+    ("invite_queue", "tenant"),
+    ("balances", "tenant"),
+    ("appointments", "tenant"),
+    ("clients", "tenant"),
+    ("accounts", "created_by_tenant"),
+    ("change_log", "tenant"),
+    ("ferry_runs", "tenant"),
 )
 
 
@@ -226,6 +235,7 @@ def reset_pg_tenant(url: str, tenant: str) -> str | None:
 # end-to-end runs
 # --------------------------------------------------------------------------------------
 
+
 def bench_migrate(args, ferry: str) -> list[dict]:
     targets = [("sqlite", None)]
     if args.pg_url:
@@ -243,15 +253,26 @@ def bench_migrate(args, ferry: str) -> list[dict]:
                 if note:
                     print(f"  note: resetting tenant {TENANT!r} in PostgreSQL: {note}", file=sys.stderr)
             for which in passes:
-                cmd = [ferry, "migrate", str(path), "--tenant", TENANT, "--home", str(home),
-                       "--json", "--max-reject-rate", str(args.max_reject_rate)]
+                cmd = [
+                    ferry,
+                    "migrate",
+                    str(path),
+                    "--tenant",
+                    TENANT,
+                    "--home",
+                    str(home),
+                    "--json",
+                    "--max-reject-rate",
+                    str(args.max_reject_rate),
+                ]
                 if url:
                     cmd += ["--target", url]
                 label = f"{target_name} {rows:,} rows" + (" (rerun)" if which == "rerun" else "")
                 print(f"running ferry migrate: {label} ...", file=sys.stderr, flush=True)
                 logs = home / f"bench_{which}"
-                res = run_child(cmd, child_env(), logs.with_suffix(".stdout"),
-                                logs.with_suffix(".stderr"), args.timeout)
+                res = run_child(
+                    cmd, child_env(), logs.with_suffix(".stdout"), logs.with_suffix(".stderr"), args.timeout
+                )
                 summary = parse_summary(logs.with_suffix(".stdout").read_text(encoding="utf-8", errors="replace"))
                 run_id = (summary or {}).get("run_id")
                 timings = read_timings(home, run_id)
@@ -274,12 +295,18 @@ def bench_migrate(args, ferry: str) -> list[dict]:
                     "stderr_tail": stderr_tail if (res["exit"] not in (0, 1) or not summary) else "",
                 }
                 results.append(result)
-                print(f"  exit {res['exit']}, {res['seconds']:.1f} s, peak {res['peak_mb']:.0f} MB "
-                      f"(process tree {fmt(res['tree_peak_mb'], '.0f')} MB), "
-                      f"status {result['status']}", file=sys.stderr, flush=True)
+                print(
+                    f"  exit {res['exit']}, {res['seconds']:.1f} s, peak {res['peak_mb']:.0f} MB "
+                    f"(process tree {fmt(res['tree_peak_mb'], '.0f')} MB), "
+                    f"status {result['status']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 if result["stderr_tail"]:
-                    print("  stderr (tail):\n    " + result["stderr_tail"].strip().replace("\n", "\n    ")[-1200:],
-                          file=sys.stderr)
+                    print(
+                        "  stderr (tail):\n    " + result["stderr_tail"].strip().replace("\n", "\n    ")[-1200:],
+                        file=sys.stderr,
+                    )
             if not args.keep_homes:
                 shutil.rmtree(home, ignore_errors=True)
     return results
@@ -299,29 +326,42 @@ def counts_match(summary: dict | None, meta: dict) -> bool | None:
 # land() alone
 # --------------------------------------------------------------------------------------
 
+
 def land_child(file: str, home: str) -> int:
-    """Runs inside the child: import, then time flows.land.land() alone; print JSON."""
+    """Runs inside the child: import, then time ferry.ingest.land.land() alone; print JSON."""
     t0 = time.perf_counter()
-    from flows.land import land  # written by the pipeline authors
-    from flows.options import RunOptions
+    from ferry.config import RunOptions
+    from ferry.ingest.land import land  # written by the pipeline authors
+
     t_import = time.perf_counter() - t0
     Path(home).mkdir(parents=True, exist_ok=True)
     opts = RunOptions(file=Path(file), tenant=TENANT, home=Path(home))
     try:
-        from flows.migrate import new_run_id
+        from ferry.run import new_run_id
+
         run_id = new_run_id()
     except ImportError:
-        run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+        run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     t1 = time.perf_counter()
     result = land(opts, run_id)
     t_land = time.perf_counter() - t1
-    print(json.dumps({"import_seconds": round(t_import, 3), "land_seconds": round(t_land, 3),
-                      "run_id": run_id, "result": describe(result)}, default=str))
+    print(
+        json.dumps(
+            {
+                "import_seconds": round(t_import, 3),
+                "land_seconds": round(t_land, 3),
+                "run_id": run_id,
+                "result": describe(result),
+            },
+            default=str,
+        )
+    )
     return 0
 
 
 def describe(obj) -> object:
     import dataclasses
+
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return json.loads(json.dumps(dataclasses.asdict(obj), default=str))
     return str(obj)[:500]
@@ -332,7 +372,7 @@ def bench_land(args) -> list[dict]:
     for kind, rows in (("german", args.land_csv_rows), ("xlsx", args.land_xlsx_rows)):
         if rows <= 0:
             continue
-        path, meta = dataset(rows, kind, args.seed, args.regenerate)
+        path, _meta = dataset(rows, kind, args.seed, args.regenerate)
         home = DATA / "homes" / f"land_{kind}_{rows}"
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
@@ -342,19 +382,21 @@ def bench_land(args) -> list[dict]:
         out = parse_summary((home / "bench.stdout").read_text(encoding="utf-8", errors="replace")) or {}
         err = (home / "bench.stderr").read_text(encoding="utf-8", errors="replace")[-2000:]
         land_s = out.get("land_seconds")
-        results.append({
-            "kind": "land",
-            "file": str(path.relative_to(ROOT)),
-            "format": "xlsx" if kind == "xlsx" else "csv cp1252 ';'",
-            "rows": rows,
-            "file_mb": round(path.stat().st_size / 1e6, 1),
-            **res,
-            "import_seconds": out.get("import_seconds"),
-            "land_seconds": land_s,
-            "rows_per_second": round(rows / land_s) if land_s else None,
-            "result": out.get("result"),
-            "stderr_tail": err if res["exit"] != 0 else "",
-        })
+        results.append(
+            {
+                "kind": "land",
+                "file": str(path.relative_to(ROOT)),
+                "format": "xlsx" if kind == "xlsx" else "csv cp1252 ';'",
+                "rows": rows,
+                "file_mb": round(path.stat().st_size / 1e6, 1),
+                **res,
+                "import_seconds": out.get("import_seconds"),
+                "land_seconds": land_s,
+                "rows_per_second": round(rows / land_s) if land_s else None,
+                "result": out.get("result"),
+                "stderr_tail": err if res["exit"] != 0 else "",
+            }
+        )
         print(f"  exit {res['exit']}, land {land_s} s, peak {res['peak_mb']:.0f} MB", file=sys.stderr)
         if res["exit"] != 0:
             print("  stderr (tail):\n    " + err.strip().replace("\n", "\n    ")[-1200:], file=sys.stderr)
@@ -366,6 +408,7 @@ def bench_land(args) -> list[dict]:
 # --------------------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------------------
+
 
 def fmt(v, spec: str = "") -> str:
     if v is None:
@@ -382,22 +425,39 @@ def print_table(results: list[dict]) -> None:
         body = []
         for r in mig:
             st = r["steps"] or {}
-            body.append([
-                r["target"] + (" rerun" if r["pass"] == "rerun" else ""),
-                f"{r['rows']:,}", r["status"] or "–", str(r["exit"]),
-                fmt(r["seconds"], ".1f"), fmt(r["rows_per_second"], ",d"),
-                *[fmt(st.get(s), ".2f") for s in steps],
-                fmt(r["peak_mb"], ".0f"), fmt(r.get("tree_peak_mb"), ".0f"),
-                {True: "ok", False: "DIFF", None: "–"}[r["counts_match"]],
-            ])
+            body.append(
+                [
+                    r["target"] + (" rerun" if r["pass"] == "rerun" else ""),
+                    f"{r['rows']:,}",
+                    r["status"] or "–",
+                    str(r["exit"]),
+                    fmt(r["seconds"], ".1f"),
+                    fmt(r["rows_per_second"], ",d"),
+                    *[fmt(st.get(s), ".2f") for s in steps],
+                    fmt(r["peak_mb"], ".0f"),
+                    fmt(r.get("tree_peak_mb"), ".0f"),
+                    {True: "ok", False: "DIFF", None: "–"}[r["counts_match"]],
+                ]
+            )
         _table(head, body)
     land = [r for r in results if r["kind"] == "land"]
     if land:
         head = ["file", "format", "rows", "MB", "exit", "import s", "land s", "rows/s", "child s", "peak MB"]
-        body = [[Path(r["file"]).name, r["format"], f"{r['rows']:,}", fmt(r["file_mb"], ".1f"), str(r["exit"]),
-                 fmt(r["import_seconds"], ".2f"), fmt(r["land_seconds"], ".2f"),
-                 fmt(r["rows_per_second"], ",d"), fmt(r["seconds"], ".1f"), fmt(r["peak_mb"], ".0f")]
-                for r in land]
+        body = [
+            [
+                Path(r["file"]).name,
+                r["format"],
+                f"{r['rows']:,}",
+                fmt(r["file_mb"], ".1f"),
+                str(r["exit"]),
+                fmt(r["import_seconds"], ".2f"),
+                fmt(r["land_seconds"], ".2f"),
+                fmt(r["rows_per_second"], ",d"),
+                fmt(r["seconds"], ".1f"),
+                fmt(r["peak_mb"], ".0f"),
+            ]
+            for r in land
+        ]
         _table(head, body)
 
 
@@ -412,8 +472,7 @@ def _table(head: list[str], body: list[list[str]]) -> None:
 
 
 def machine() -> dict:
-    info = {"python": platform.python_version(), "platform": platform.platform(),
-            "cpus": os.cpu_count()}
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
     try:
         with open("/proc/meminfo") as f:
             info["mem_gb"] = round(int(f.readline().split()[1]) / 1024 / 1024, 1)
@@ -426,7 +485,7 @@ def write_results(results: list[dict], args) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "latest.json"
     doc = {
-        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "args": {k: v for k, v in vars(args).items() if k not in ("pg_url", "land_child")},
         "pg": bool(args.pg_url),
@@ -438,16 +497,22 @@ def write_results(results: list[dict], args) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="10000,100000,1000000",
-                    help="comma-separated row counts (default: 10000,100000,1000000)")
-    ap.add_argument("--pg-url", default=None,
-                    help="also load into this PostgreSQL database (tenant 'bench' is reset first)")
-    ap.add_argument("--land-only", action="store_true",
-                    help="time flows.land.land() alone on a cp1252 ';' CSV and an xlsx")
+    ap.add_argument(
+        "--sizes", default="10000,100000,1000000", help="comma-separated row counts (default: 10000,100000,1000000)"
+    )
+    ap.add_argument(
+        "--pg-url", default=None, help="also load into this PostgreSQL database (tenant 'bench' is reset first)"
+    )
+    ap.add_argument(
+        "--land-only", action="store_true", help="time ferry.ingest.land.land() alone on a cp1252 ';' CSV and an xlsx"
+    )
     ap.add_argument("--land-csv-rows", type=int, default=1_000_000)
     ap.add_argument("--land-xlsx-rows", type=int, default=100_000)
-    ap.add_argument("--rerun", action="store_true",
-                    help="run each file a second time against the same home/target (should change nothing)")
+    ap.add_argument(
+        "--rerun",
+        action="store_true",
+        help="run each file a second time against the same home/target (should change nothing)",
+    )
     ap.add_argument("--max-reject-rate", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--regenerate", action="store_true", help="write the data files again")

@@ -5,7 +5,9 @@ import great_expectations as gx
 
 def build_suite() -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="balance_reconciliation")
-    suite.add_expectation(gx.expectations.ExpectColumnPairValuesToBeEqual(
-        column_A="source_total", column_B="loaded_total",
-        meta={"check": "balances_reconcile"}))
+    suite.add_expectation(
+        gx.expectations.ExpectColumnPairValuesToBeEqual(
+            column_A="source_total", column_B="loaded_total", meta={"check": "balances_reconcile"}
+        )
+    )
     return suite

@@ -2,17 +2,32 @@
 
 import great_expectations as gx
 
-KINDS = ["entries", "credits", "stamps", "cashback", "gift", "reward", "discount_spend",
-         "membership", "coupon", "visits"]
+KINDS = [
+    "entries",
+    "credits",
+    "stamps",
+    "cashback",
+    "gift",
+    "reward",
+    "discount_spend",
+    "membership",
+    "coupon",
+    "visits",
+]
 
 
 def build_suite() -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="balances")
     for expectation in (
-        gx.expectations.ExpectColumnValuesToBeBetween(column="amount", min_value=0, meta={"check": "balances.not_negative"}),
-        gx.expectations.ExpectColumnValuesToBeInSet(column="kind", value_set=KINDS, meta={"check": "balances.kind_known"}),
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column="amount", min_value=0, meta={"check": "balances.not_negative"}
+        ),
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="kind", value_set=KINDS, meta={"check": "balances.kind_known"}
+        ),
         gx.expectations.ExpectCompoundColumnsToBeUnique(
-            column_list=["client_key", "kind", "card_template_key"], meta={"check": "balances.one_per_client_kind"}),
+            column_list=["client_key", "kind", "card_template_key"], meta={"check": "balances.one_per_client_kind"}
+        ),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="client_key", meta={"check": "balances.client_known"}),
     ):
         suite.add_expectation(expectation)

@@ -15,13 +15,21 @@ def build_suite() -> gx.ExpectationSuite:
         gx.expectations.ExpectColumnValuesToBeUnique(column="client_key", meta={"check": "clients.key_unique"}),
         gx.expectations.ExpectColumnValuesToBeUnique(column="match_key", meta={"check": "clients.match_key_unique"}),
         gx.expectations.ExpectColumnValuesToNotBeNull(column="full_name", meta={"check": "clients.name_present"}),
-        gx.expectations.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX, meta={"check": "clients.email_format"}),
+        gx.expectations.ExpectColumnValuesToMatchRegex(
+            column="email", regex=EMAIL_REGEX, meta={"check": "clients.email_format"}
+        ),
         gx.expectations.ExpectColumnValuesToBeUnique(column="email", meta={"check": "clients.email_unique"}),
-        gx.expectations.ExpectColumnValuesToMatchRegex(column="phone", regex=E164_REGEX, meta={"check": "clients.phone_e164"}),
+        gx.expectations.ExpectColumnValuesToMatchRegex(
+            column="phone", regex=E164_REGEX, meta={"check": "clients.phone_e164"}
+        ),
         gx.expectations.ExpectColumnValuesToBeUnique(column="login_key", meta={"check": "clients.login_unique"}),
-        gx.expectations.ExpectColumnValuesToNotBeNull(column="newsletter_consent", meta={"check": "clients.consent_present"}),
+        gx.expectations.ExpectColumnValuesToNotBeNull(
+            column="newsletter_consent", meta={"check": "clients.consent_present"}
+        ),
         # a client holding a balance must be able to claim it
-        gx.expectations.ExpectColumnValuesToNotBeInSet(column="balance_email", value_set=[""], meta={"check": "clients.balance_has_email"}),
+        gx.expectations.ExpectColumnValuesToNotBeInSet(
+            column="balance_email", value_set=[""], meta={"check": "clients.balance_has_email"}
+        ),
     ):
         suite.add_expectation(expectation)
     return suite

@@ -1,3 +1,1 @@
-"""Ferry: migrate a business's clients between booking systems as an audited batch job."""
-
-__version__ = "0.1.0"
+"""Prefect flows only: each wires plain functions of the `ferry` package into tasks."""

@@ -1,204 +1,22 @@
-"""The migration: land -> transform -> gate -> load -> report, as one Prefect flow.
+"""The Prefect flow `migrate_clients`: one migration run, each step a Prefect task.
 
-`migrate()` is the flow's body, written once. The Prefect flow `migrate_clients` runs it
-with each step as a task; the CLI runs the same body with plain calls unless a Prefect
-API is configured, because Prefect's temporary server costs 6-10 s per run (STACK_NOTES)
-and a user waiting that long for a 3-row dry run will not come back.
+The body is `ferry.run.migrate`, the same one the CLI runs without Prefect; this module
+only wires its steps into tasks.
 """
 
 from __future__ import annotations
 
-import contextvars
-import functools
-import json
-import secrets
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Callable
+from prefect import flow, task
 
-import duckdb
-
-from flows import report as report_step
-from flows.cards import templates_for_run, write_card_templates
-from flows.errors import InputError, TargetError
-from flows.options import RunOptions
-from flows.settings import quiet_environment
-from flows.snapshot import write_target_snapshot
-from flows.worker import gate_in_worker, land_beside, start_gate_worker, stop_gate_worker
-
-Step = Callable[..., object]
-# after a run this big the gate's process ends with it (its frames' memory goes back);
-# smaller runs leave it warm for the next run of this process
-KEEP_WORKER_BELOW = 100_000
+from ferry.config import RunOptions
+from ferry.run import RunOutcome, migrate
 
 
-@dataclass
-class RunOutcome:
-    summary: dict
-    exit_code: int
-
-
-def new_run_id() -> str:
-    """Sortable by time, unique across machines: 20261124T081500Z-3f9a1c."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-def check_options(opts: RunOptions) -> None:
-    """Refuse bad arguments before anything is read or written (exit 2)."""
-    if not opts.tenant or not opts.tenant.strip():
-        raise InputError("--tenant must name the business the clients belong to")
-    if not Path(opts.file).exists():
-        raise InputError(f"{opts.file}: file not found")
-    if Path(opts.file).is_dir():
-        raise InputError(f"{opts.file}: is a folder, not an export file")
-    if not 0 <= opts.max_reject_rate <= 1:
-        raise InputError(f"--max-reject-rate must be between 0 and 1, got {opts.max_reject_rate}")
-    url = opts.target_url
-    if not (url.startswith("sqlite:///") or url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))):
-        raise InputError(f"--target must be sqlite:///path or postgresql://…, got '{url.split('://')[0]}://…'")
-
-
-def prepare(opts: RunOptions, run_id: str, landed, snapshot, templates) -> None:
-    """Write what the rules need besides the file: card templates and the target snapshot."""
-    if "card_balance" in landed.columns and not opts.card_template:
-        raise InputError(
-            f"{opts.file}: column {landed.columns['card_balance']} holds a card balance; "
-            "pass --card-template NAME so Ferry knows what kind of card it is"
-        )
-    con = duckdb.connect(str(opts.warehouse))
-    try:
-        report_step.ensure_run_results(con)
-        write_card_templates(con, run_id, templates)
-        write_target_snapshot(con, run_id, snapshot.logins, snapshot.account_emails)
-    finally:
-        con.close()
-
-
-def migrate(opts: RunOptions, step: Callable = lambda name, fn, *a, **k: fn(*a, **k),
-            progress: Callable[[str, float | None], None] | None = None) -> RunOutcome:
-    """The flow body. `step(name, fn, *args)` runs one step (plainly, or as a Prefect task);
-    `progress(step, seconds)` hears when a step starts (seconds None) and ends."""
-    from flows.load import load_run, read_target_snapshot
-    from flows.transform import transform
-
-    quiet_environment(opts.home)
-    check_options(opts)
-    templates = templates_for_run(opts.card_template, opts.card_templates)  # bad ones: exit 2 before work
-    run_id = new_run_id()
-    run_dir = opts.run_dir(run_id)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    timings: dict[str, float] = {}
-
-    def timed(name, fn, *args, **kwargs):
-        t0 = time.perf_counter()
-        if progress:
-            progress(name, None)
-        try:
-            return step(name, fn, *args, **kwargs)
-        finally:
-            timings[name] = round(time.perf_counter() - t0, 3)
-            if progress:
-                progress(name, timings[name])
-
-    landed = timed("land", land_beside, opts, run_id)
-    snapshot = timed("snapshot", read_target_snapshot, opts.target_url, opts.tenant)
-    timed("prepare", prepare, opts, run_id, landed, snapshot, templates)
-    start_gate_worker()  # Great Expectations imports in its own process while dbt starts
-    try:
-        timed("transform", transform, opts.warehouse, opts.home)
-    except BaseException:
-        stop_gate_worker(terminate=True)
-        raise
-    with ThreadPoolExecutor(1, thread_name_prefix="ferry-gate") as waiter:
-        # the gate validates in its process while the load stages the run; the load asks
-        # for the verdict before it creates or changes anything in the target
-        pending = waiter.submit(contextvars.copy_context().run, timed, "gate", gate_in_worker,
-                                opts.warehouse, run_id, run_dir, opts.max_reject_rate,
-                                keep=landed.rows_read < KEEP_WORKER_BELOW)
-        loaded, failure = None, None
-        try:
-            loaded = timed("load", load_run, opts.warehouse, run_id, opts, dry_run=opts.dry_run,
-                           verdict=lambda: pending.result().passed)
-        except TargetError as exc:
-            failure = exc  # the transaction was rolled back: report what happened, then exit 3
-        checked = pending.result()
-    if not checked.passed:
-        # blocked: nothing was written, whatever the target said while the run was staged
-        loaded, failure, status = None, None, "blocked"
-    elif failure is not None:
-        status = "failed"
-    else:
-        status = "dry_run" if opts.dry_run else "loaded"
-
-    t0 = time.perf_counter()
-    summary = write_reports(opts, run_id, run_dir, started_at, landed, checked, loaded, status,
-                            error=None if failure is None else str(failure))
-    timings["report"] = round(time.perf_counter() - t0, 3)
-    (run_dir / "timings.json").write_text(json.dumps(timings, indent=2))
-    if failure is not None:
-        return RunOutcome(summary=summary, exit_code=failure.exit_code)
-    return RunOutcome(summary=summary, exit_code=0 if checked.passed else 1)
-
-
-def write_reports(opts, run_id, run_dir, started_at, landed, checked, loaded, status, error=None) -> dict:
-    facts = report_step.read_facts(opts.warehouse, run_id)
-    paths = {
-        "report": run_dir / "report.html",
-        "rejects": run_dir / "rejects.csv",
-        "warehouse": opts.warehouse.resolve(),
-        "summary": run_dir / "summary.json",
-        "run_dir": run_dir,
-    }
-    if checked.data_docs:
-        paths["data_docs"] = checked.data_docs
-    paths = {k: Path(v).resolve() for k, v in paths.items()}
-    summary = report_step.build_summary(
-        run_id=run_id, opts=opts, land=landed, facts=facts, gate=checked,
-        status=status, load=loaded, paths=paths,
-    )
-    if error:
-        # a failed load: the summary, run history and report.html all say why
-        summary["error"] = error
-    report_step.write_rejects(paths["rejects"], facts.issues)
-    report_step.write_summary(paths["summary"], summary)
-    report_step.record_result(opts.warehouse, summary)
-    from flows.report_html import render
-
-    html = render(
-        summary, land=landed, options=opts.as_record(), issues=facts.issues,
-        control_totals=getattr(loaded, "control_totals", None) if status == "loaded" else None,
-        reconciliation=facts.reconciliation, gate_checks=checked.checks,
-        run_dir=paths["run_dir"], started_at=started_at, error=error,
-    )
-    paths["report"].write_text(html, encoding="utf-8")
-    return summary
-
-
-def _prefect_step(name, fn, *args, **kwargs):
-    from prefect import task
-
+def _as_task(name, fn, *args, **kwargs):
     return task(fn, name=name, persist_result=False)(*args, **kwargs)
 
 
-@functools.cache
-def _make_flow():
-    from prefect import flow
-
-    @flow(name="migrate_clients", log_prints=False, persist_result=False, validate_parameters=False)
-    def migrate_clients(opts: RunOptions) -> RunOutcome:
-        """land -> transform -> gate -> load -> report, each step a Prefect task."""
-        return migrate(opts, step=_prefect_step)
-
-    return migrate_clients
-
-
-def __getattr__(name):
-    # `from flows.migrate import migrate_clients` builds the Prefect flow on first use,
-    # so the CLI's fast path never imports Prefect.
-    if name == "migrate_clients":
-        return _make_flow()
-    raise AttributeError(name)
+@flow(name="migrate_clients", log_prints=False, persist_result=False, validate_parameters=False)
+def migrate_clients(opts: RunOptions) -> RunOutcome:
+    """land -> transform -> gate -> load -> report, each step a Prefect task."""
+    return migrate(opts, step=_as_task)

@@ -1,5 +1,11 @@
 """Shared fixtures: a clean Ferry home per test, one dbt parse for the whole session, and a
-`migrate` helper that runs the real CLI (real DuckDB, dbt, GX and target database)."""
+`migrate` helper that runs the real CLI (real DuckDB, dbt, GX and target database).
+
+The suite mirrors the package: `unit/` (plain functions, no dbt), `target/` (the load on
+real SQLite and PostgreSQL targets), `integration/` (whole runs: marked `slow`). Tests
+that need PostgreSQL are marked `pg` and skip when FERRY_TEST_PG_URL is unset.
+A fast loop: `pytest -m "not slow"`.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,18 @@ os.environ.pop("FERRY_HOME", None)
 os.environ.pop("PREFECT_API_URL", None)
 
 PG_URL = os.environ.get("FERRY_TEST_PG_URL")
+pytest_plugins = ["tests.target_fixtures"]  # target_url, pg_schema, warehouse
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test of tests/integration/ runs the whole pipeline: `slow`. Every test (or
+    parametrized case) that reaches PostgreSQL: `pg`."""
+    integration = Path(__file__).parent / "integration"
+    for item in items:
+        if integration in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.slow)
+        if "pg_schema" in getattr(item, "fixturenames", ()) or "postgresql" in item.name:
+            item.add_marker(pytest.mark.pg)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -60,7 +78,7 @@ class Run:
 def run_cli(*args: str) -> tuple[int, str, str]:
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from ferry.cli.main import app
 
     result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr

@@ -19,12 +19,19 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from flows.load import LoadResult, load_run
-from flows.options import RunOptions
-from flows.target.db import make_engine, parse_target
+from ferry.config import RunOptions
+from ferry.target.db import make_engine, parse_target
+from ferry.target.load import LoadResult, load_run
 
 PG_URL = os.environ.get("FERRY_TEST_PG_URL")
-needs_pg = pytest.mark.skipif(not PG_URL, reason="FERRY_TEST_PG_URL not set")
+PG_MARKS = [pytest.mark.pg, pytest.mark.skipif(not PG_URL, reason="FERRY_TEST_PG_URL not set")]
+
+
+def needs_pg(test):
+    """Mark a test `pg`: it runs against FERRY_TEST_PG_URL and skips when that is unset."""
+    for mark in PG_MARKS:
+        test = mark(test)
+    return test
 
 
 def pg_schema_url(schema: str, app: str | None = None) -> str:
@@ -46,7 +53,7 @@ def pg_schema():
             con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=needs_pg)])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=PG_MARKS)])
 def target_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'booking.db'}"
@@ -83,9 +90,25 @@ create table if not exists marts.balances (
     amount decimal(20, 4), tier varchar);
 """
 CLIENT_FIELDS = (
-    "client_key", "match_key", "full_name", "first_name", "last_name", "salutation", "email",
-    "phone", "phone_raw", "postal_code", "birth_date", "newsletter_consent", "login_id",
-    "password_hash", "must_change_password", "tags", "extra", "external_id", "has_balance",
+    "client_key",
+    "match_key",
+    "full_name",
+    "first_name",
+    "last_name",
+    "salutation",
+    "email",
+    "phone",
+    "phone_raw",
+    "postal_code",
+    "birth_date",
+    "newsletter_consent",
+    "login_id",
+    "password_hash",
+    "must_change_password",
+    "tags",
+    "extra",
+    "external_id",
+    "has_balance",
 )
 
 
@@ -93,9 +116,15 @@ def client(full_name: str, email: str | None = None, *, balances: dict | None = 
     """A marts.clients row; `balances` = {kind: amount} or {(kind, template): (amount, tier)}."""
     first, _, last = full_name.rpartition(" ")
     row = {
-        "full_name": full_name, "first_name": first or None, "last_name": last,
-        "email": email, "newsletter_consent": False, "must_change_password": False,
-        "tags": json.dumps(fields.pop("tag_list", [])), "extra": "{}", **fields,
+        "full_name": full_name,
+        "first_name": first or None,
+        "last_name": last,
+        "email": email,
+        "newsletter_consent": False,
+        "must_change_password": False,
+        "tags": json.dumps(fields.pop("tag_list", [])),
+        "extra": "{}",
+        **fields,
     }
     row["_balances"] = balances or {}
     return row
@@ -131,7 +160,10 @@ class Warehouse:
             con.execute(CLIENT_DDL)
             cols = ", ".join(("run_id", *CLIENT_FIELDS))
             if client_rows:
-                con.executemany(f"insert into marts.clients ({cols}) values ({', '.join('?' * (len(CLIENT_FIELDS) + 1))})", client_rows)
+                con.executemany(
+                    f"insert into marts.clients ({cols}) values ({', '.join('?' * (len(CLIENT_FIELDS) + 1))})",
+                    client_rows,
+                )
             if balance_rows:
                 con.executemany("insert into marts.balances values (?, ?, ?, ?, ?, ?)", balance_rows)
         finally:
@@ -145,7 +177,8 @@ class Warehouse:
         try:
             con.execute(CLIENT_DDL)
             login = f"i % {logins_every} = 0" if logins_every else "false"
-            con.execute(f"""
+            con.execute(
+                f"""
                 insert into marts.clients
                 select ?, i + 2, 'email:c' || i || '@example.com', 'Client ' || i, 'Client', cast(i as varchar),
                        null, 'c' || i || '@example.com', '+42060' || lpad(cast(i as varchar), 7, '0'), null,
@@ -154,13 +187,17 @@ class Warehouse:
                        case when {login} then 'login' || i end,
                        case when {login} then '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA' end,
                        false, '["vip"]', '{{"note": "n' || i || '"}}', cast(i as varchar), [i + 2], i % 3 <> 0
-                from range(?, ?) t(i)""", [run_id, offset, offset + n])
-            con.execute("""
+                from range(?, ?) t(i)""",
+                [run_id, offset, offset + n],
+            )
+            con.execute(
+                """
                 insert into marts.balances
                 select ?, i + 2, 'credits', null, cast((i % 3) * 2.5 as decimal(20, 4)), null from range(?, ?) t(i)
                 union all
                 select ?, i + 2, 'entries', null, cast(i % 3 as decimal(20, 4)), null from range(?, ?) t(i)""",
-                [run_id, offset, offset + n, run_id, offset, offset + n])
+                [run_id, offset, offset + n, run_id, offset, offset + n],
+            )
         finally:
             con.close()
         return run_id
@@ -175,8 +212,9 @@ def options(target_url: str, tenant: str = "studio-a", **kw) -> RunOptions:
     return RunOptions(file=Path("clients.csv"), tenant=tenant, target=target_url, **kw)
 
 
-def load(warehouse: Warehouse, target_url: str, clients: list[dict], tenant: str = "studio-a",
-         dry_run: bool = False, **kw) -> LoadResult:
+def load(
+    warehouse: Warehouse, target_url: str, clients: list[dict], tenant: str = "studio-a", dry_run: bool = False, **kw
+) -> LoadResult:
     """Write `clients` as a new run's marts and load it; the result carries .run_id."""
     run_id = warehouse.write(clients)
     result = load_run(warehouse.path, run_id, options(target_url, tenant, **kw), dry_run=dry_run)
@@ -207,7 +245,11 @@ def indexes(url: str) -> list[tuple[str, str]]:
 
 def balances_of(url: str, tenant: str) -> dict[tuple[str, str], float]:
     """(email or name, kind) -> amount for the tenant."""
-    rows = sql(url, """SELECT coalesce(c.email, c.full_name) AS who, b.kind, b.amount
+    rows = sql(
+        url,
+        """SELECT coalesce(c.email, c.full_name) AS who, b.kind, b.amount
                          FROM balances b JOIN clients c ON c.id = b.client_id
-                        WHERE b.tenant = :t""", t=tenant)
+                        WHERE b.tenant = :t""",
+        t=tenant,
+    )
     return {(r["who"], r["kind"]): float(r["amount"]) for r in rows}

@@ -1,0 +1,33 @@
+"""Land in a process of its own for a big file.
+
+A big file is landed in a process of its own while this one imports dbt (~1.5 s of
+transform) on the core land leaves idle (DuckDB's reads and writes, the phone worker's
+half), and land's memory (0.4-0.6 GB per 1M rows, kept by the allocators) goes with its
+process instead of staying through transform and load. A small file lands here: a
+process start costs more than it would save.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from ferry import config
+from ferry.config import RunOptions
+from ferry.ingest.land import LandResult, land
+
+
+def land_beside(opts: RunOptions, run_id: str) -> LandResult:
+    """land(), for a big file in a spawned process while this one imports dbt."""
+    if Path(opts.file).stat().st_size < config.LAND_APART_BYTES:
+        return land(opts, run_id)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        future = pool.submit(land, opts, run_id)
+        from dbt.cli.main import dbtRunner  # noqa: F401  transform's first second and a half
+
+        try:
+            return future.result()  # land's own errors (InputError: exit 2) come through as they are
+        except BrokenProcessPool:
+            return land(opts, run_id)

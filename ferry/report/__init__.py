@@ -1,0 +1,1 @@
+"""Report: the run summary, rejects.csv, report.html and the run history."""

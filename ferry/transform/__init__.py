@@ -1,0 +1,1 @@
+"""Transform: run the dbt project in-process on the warehouse (raw.* -> marts.*)."""

@@ -1,0 +1,201 @@
+"""Transform: run the dbt project in-process on the warehouse (raw.* -> marts.*).
+
+dbt reads the run to transform from raw.current_run, so every run invokes dbt with the
+same arguments and partial parsing stays valid (a changing --vars forces a re-parse).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import duckdb
+
+from ferry.config import PROJECT_DIR, quiet_environment
+from ferry.errors import FerryError
+
+
+class TransformError(FerryError):
+    """dbt failed: a bug or a broken warehouse, not bad input."""
+
+    exit_code = 1
+
+
+def dbt_dir(home: Path) -> Path:
+    """dbt's target and log folders: in the home (FERRY_DBT_DIR: one for many homes)."""
+    return Path(os.environ.get("FERRY_DBT_DIR") or Path(home) / "dbt").resolve()
+
+
+def dbt_args(command: str, home: Path, *extra: str) -> list[str]:
+    folder = dbt_dir(home)
+    return [
+        command,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(folder / "target"),
+        "--log-path",
+        str(folder / "logs"),
+        "--quiet",
+        *extra,
+    ]
+
+
+_DBT_LOCK = threading.Lock()
+
+
+def run_dbt(args: list[str], warehouse: Path):
+    """Invoke dbt in-process and release its DuckDB connection afterwards.
+
+    dbt-duckdb keeps the warehouse open in a class-level environment; until it is
+    closed no other step (or process) can open the file.
+
+    The profile names the warehouse by its file name, relative to the working directory,
+    which is the warehouse's folder while dbt runs: dbt re-parses the whole project
+    (~2 s) whenever the profile changes, and an absolute path would change it for every
+    home. The same parse then serves every home (see _seed_parse).
+    """
+    quiet_environment()
+    warehouse = Path(warehouse).resolve()
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+
+    with _DBT_LOCK:  # one dbt at a time per process: it has global state, and the cwd is ours
+        previous = os.getcwd()
+        os.environ["FERRY_WAREHOUSE"] = warehouse.name
+        os.chdir(warehouse.parent)
+        try:
+            result = dbtRunner().invoke(args)
+        finally:
+            os.chdir(previous)
+            env = DuckDBConnectionManager._ENV
+            if env is not None:
+                env.close()
+            DuckDBConnectionManager._ENV = None
+    return result
+
+
+def project_fingerprint() -> str:
+    """A hash of everything dbt builds from: when it changes, seeds and views are rebuilt."""
+    digest = hashlib.sha256()
+    for folder in ("models", "seeds", "macros"):
+        for path in sorted((PROJECT_DIR / folder).rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(PROJECT_DIR)).encode())
+                digest.update(path.read_bytes())
+    digest.update((PROJECT_DIR / "dbt_project.yml").read_bytes())
+    return digest.hexdigest()
+
+
+def _built_fingerprint(warehouse: Path) -> str | None:
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("create schema if not exists raw")
+        con.execute("create table if not exists raw.dbt_state (fingerprint varchar, built_at timestamp)")
+        row = con.execute("select fingerprint from raw.dbt_state order by built_at desc limit 1").fetchone()
+        return row[0] if row else None
+    finally:
+        con.close()
+
+
+def _record_fingerprint(warehouse: Path, fingerprint: str) -> None:
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("insert into raw.dbt_state values (?, now())", [fingerprint])
+    finally:
+        con.close()
+
+
+def transform(warehouse: Path, home: Path) -> None:
+    """Build the models for the run in raw.current_run (dbt's own tests run in CI).
+
+    Seeds and views only change with the project, so they are built on the first run of a
+    warehouse (or after an upgrade) and skipped afterwards; tables are rebuilt every run.
+    """
+    fingerprint = project_fingerprint()
+    parse = dbt_dir(home) / "target" / PARSE_FILE
+    _seed_parse(parse, fingerprint)
+    up_to_date = _built_fingerprint(warehouse) == fingerprint
+    if up_to_date:
+        extra = [
+            "--select",
+            "config.materialized:table",
+            "config.materialized:incremental",
+            "--exclude-resource-type",
+            "test",
+            "--exclude-resource-type",
+            "unit_test",
+        ]
+    else:
+        extra = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    result = run_dbt(dbt_args("build", home, *extra), warehouse)
+    if not result.success:
+        raise TransformError(f"dbt failed: {_first_error(result)}")
+    if not up_to_date:
+        _record_fingerprint(warehouse, fingerprint)
+    _keep_parse(parse, fingerprint)
+
+
+PARSE_FILE = "partial_parse.msgpack"
+
+
+def parse_cache(fingerprint: str) -> Path:
+    """Where this user's dbt parse of this project version is kept for new homes."""
+    from dbt.version import __version__ as dbt_version
+
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    # the parse holds the project's absolute paths: one per installed copy of Ferry
+    where = hashlib.sha256(str(PROJECT_DIR).encode()).hexdigest()[:8]
+    return root / "ferry" / "dbt-parse" / f"{dbt_version}-{fingerprint[:16]}-{where}.msgpack"
+
+
+def _seed_parse(parse: Path, fingerprint: str) -> None:
+    """A home without dbt's parse starts from the cached one (dbt itself checks every file
+    against it and re-parses what changed), instead of parsing the project anew (~2 s)."""
+    cached = parse_cache(fingerprint)
+    if parse.exists() or not cached.is_file():
+        return
+    try:
+        parse.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached, parse)
+    except OSError:
+        pass  # only a speed-up
+
+
+def _keep_parse(parse: Path, fingerprint: str) -> None:
+    cached = parse_cache(fingerprint)
+    if cached.is_file() or not parse.is_file():
+        return
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        shutil.copyfile(parse, partial)
+        os.replace(partial, cached)  # whole or not at all, even with runs side by side
+    except OSError:
+        pass  # a read-only cache folder: only a speed-up lost
+
+
+def _first_error(result) -> str:
+    if result.exception is not None:
+        return str(result.exception)
+    for node in getattr(result.result, "results", None) or []:
+        if str(getattr(node, "status", "")) in ("error", "fail"):
+            return f"{node.node.name}: {node.message}"
+    return "unknown error (see the dbt log in <home>/dbt/logs)"
+
+
+def generate_docs(warehouse: Path, home: Path) -> Path:
+    """`dbt docs generate --static` next to the warehouse: one HTML file that opens offline."""
+    out = (Path(home) / "dbt-docs").resolve()
+    args = dbt_args("docs", home, "--static")
+    args.insert(1, "generate")
+    args[args.index("--target-path") + 1] = str(out)
+    result = run_dbt(args, warehouse)
+    if not result.success:
+        raise TransformError(f"dbt docs generate failed: {_first_error(result)}")
+    return out / "static_index.html"

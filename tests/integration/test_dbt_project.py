@@ -1,0 +1,46 @@
+"""dbt's own tests (data-tests/, generic tests and unit tests in the models' YAML) run on a
+warehouse a real migration built, so a model change that breaks a rule fails `make test`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ferry.transform.dbt import dbt_args, run_dbt
+
+FILE = (
+    "name and surname,email,entries,credits,phone,consent\n"
+    'John Doe,john@example.com,2,"1 000,50",+420603123456,ano\n'
+    "John Doe,JOHN@example.com,1,100,,\n"
+    "Jana Malá,jana@example.com,,150,,x\n"
+)
+
+
+def test_dbt_data_and_unit_tests_pass_on_a_migrated_warehouse(migrate, write_csv, home):
+    run = migrate(write_csv(FILE))
+    assert run.exit_code == 0, run.stderr
+    result = run_dbt(dbt_args("test", home), Path(home) / "warehouse.duckdb")
+    outcomes = {n.node.name: str(n.status) for n in result.result.results}
+    failed = {name: status for name, status in outcomes.items() if status not in ("pass", "success")}
+    assert result.success and not failed, failed
+    assert any("merged_rows_add_their_balances" in name for name in outcomes)  # unit tests ran
+    assert any("lookalikes_are_numbered" in name for name in outcomes)
+    assert "row_accounting_adds_up" in outcomes and "number_macro_reads_every_notation" in outcomes
+
+
+def test_a_new_home_starts_from_the_parse_an_earlier_home_left(migrate, write_csv, tmp_path, monkeypatch):
+    """dbt's parse of the project does not depend on the home (the profile names the
+    warehouse relative to its folder), so a new home reuses the user's cached parse
+    instead of parsing the project again."""
+    monkeypatch.delenv("FERRY_DBT_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cwd = Path.cwd()
+    first = migrate(write_csv(FILE), "--home", str(tmp_path / "first"))
+    assert first.exit_code == 0, first.stderr
+    assert list((tmp_path / "cache" / "ferry" / "dbt-parse").glob("*.msgpack"))
+    second = migrate(write_csv(FILE), "--home", str(tmp_path / "second"))
+    assert second.exit_code == 0, second.stderr
+    assert Path.cwd() == cwd  # dbt ran in the warehouse's folder, and gave the cwd back
+    log = (tmp_path / "second" / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "Partial parsing enabled" in log and "Starting full parse" not in log
+    first_log = (tmp_path / "first" / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "Starting full parse" in first_log

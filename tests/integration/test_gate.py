@@ -1,0 +1,53 @@
+"""The gate (ferry/gate/validate.py) on marts broken behind dbt's back: Great Expectations must catch
+what the SQL rules would never produce, whether a mart is validated whole or, big, one
+column group at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import ferry.gate.validate as gate_module
+from ferry import config
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "studio_clients.csv"
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "split"])
+def test_the_gate_fails_on_broken_marts_and_names_each_broken_check(migrate, home, tmp_path, monkeypatch, split):
+    run = migrate(EXAMPLE, "--dry-run", "--max-reject-rate", "1")
+    assert run.exit_code == 0 and run.summary["gate"]["passed"] is True
+    run_id = run.summary["run_id"]
+    warehouse = home / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    try:
+        keys = [
+            k
+            for (k,) in con.execute(
+                "select client_key from marts.clients where run_id = ? order by client_key", [run_id]
+            ).fetchall()
+        ]
+        con.execute(
+            "update marts.clients set email = 'not an e-mail' where run_id = ? and client_key = ?", [run_id, keys[0]]
+        )
+        con.execute(
+            "update marts.clients set client_key = ? where run_id = ? and client_key = ?", [keys[1], run_id, keys[2]]
+        )
+        con.execute(
+            """update marts.balances set amount = -1
+                        where run_id = ? and client_key = (select min(client_key) from marts.balances where run_id = ?)
+                          and kind = 'credits'""",
+            [run_id, run_id],
+        )
+    finally:
+        con.close()
+    monkeypatch.setattr(config, "GATE_SPLIT_ROWS", 0 if split else 10**9)
+    result = gate_module.gate(warehouse, run_id, tmp_path / "gate", 1.0)
+    failed = {c["name"]: c["unexpected_count"] for c in result.checks if not c["passed"]}
+    assert result.passed is False
+    assert failed == {"clients.email_format": 1, "clients.key_unique": 2, "balances.not_negative": 1}
+    assert {c["table"] for c in result.checks} == {"run_summary", "balance_reconciliation", "clients", "balances"}
+    assert len(result.checks) == len(run.summary["gate"]["checks"])  # every check ran, split or not
+    assert result.data_docs is not None and result.data_docs.exists()
