@@ -1,4 +1,4 @@
--- The number rules of CONTRACT §3, fed through the warehouse macro (returns failures).
+-- The number rules of docs/CONTRACT.md §3, fed through the warehouse macro (returns failures).
 with cases(input, expected) as (
     values
         ('1.000', 1000), ('1,000', 1000), ('12,5', 12.5), ('1 000,50', 1000.5),

@@ -8,8 +8,12 @@ One frozen `RunOptions` travels through every step so each step is a plain funct
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
+from typing import Any
+
+from ferry.errors import InputError
 
 
 def _find_project_dir() -> Path:
@@ -51,28 +55,119 @@ def default_target(home: Path) -> str:
     return os.environ.get("FERRY_TARGET_URL") or f"sqlite:///{(home / 'booking.db').resolve()}"
 
 
+def default_country() -> str:
+    """The region of phones written without +, when no --country says otherwise
+    (docs/CONTRACT.md §1, §12); upper case, as the CLI makes a given --country."""
+    return (os.environ.get("FERRY_DEFAULT_COUNTRY") or "CZ").upper()
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How one `RunOptions` field is given to `ferry migrate` (docs/CONTRACT.md §1), kept in
+    the field's metadata so each option is declared once, for the dataclass and the CLI."""
+
+    name: str | None  # "--tenant"; None for the positional argument
+    help: str | None = None
+    choices: tuple[str, ...] = ()  # checked by `from_cli`, so the message and exit code are Ferry's
+    parse: Callable[[Any], Any] | None = None  # the CLI's value -> the field's (not called on None)
+    type: Any = None  # the type the CLI parses, when it is not the field's
+
+
+def cli(name: str | None, help: str | None = None, **flag: Any) -> dict[str, Flag]:
+    """A `RunOptions` field's metadata: its `ferry migrate` flag."""
+    return {"cli": Flag(name, help, **flag)}
+
+
+def _columns(value: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in value.split(","))
+
+
+def _delimiter(value: str) -> str:
+    from ferry.ingest.readers import named_delimiter  # polars and friends: only when it is given
+
+    value = named_delimiter(value)
+    if len(value) != 1:
+        raise InputError(f"--delimiter must be one character (or tab), got '{value}'")
+    return value
+
+
 @dataclass(frozen=True)
 class RunOptions:
-    file: Path
-    tenant: str
-    source: str = "auto"
-    columns: tuple[str, ...] | None = None
-    mapping: Path | None = None
-    delimiter: str | None = None
-    encoding: str | None = None
-    sheet: str | None = None
-    date_order: str = "dmy"
-    country: str = field(default_factory=lambda: os.environ.get("FERRY_DEFAULT_COUNTRY") or "CZ")
-    invites: str = "all"
-    tags: tuple[str, ...] = ()
-    replace_existing: bool = False
-    require_password_change: bool = False
-    card_template: str | None = None
-    card_templates: Path | None = None
-    max_reject_rate: float = 0.0
-    dry_run: bool = False
-    target: str | None = None
-    home: Path = field(default_factory=default_home)
+    """Every option of one run, each with its `ferry migrate` flag (`Flag` in the metadata).
+
+    Fields are set by name, so a caller without the CLI (a test, the Prefect flow) builds
+    one directly; `from_cli` is the CLI's way in.
+    """
+
+    file: Path = field(metadata=cli(None, "The client export: CSV/TSV/text, .xlsx or .xls."))
+    tenant: str = field(metadata=cli("--tenant", "The business the clients belong to."))
+    source: str = field(default="auto", metadata=cli("--source", f"{', '.join(SOURCES)}.", choices=SOURCES))
+    columns: tuple[str, ...] | None = field(
+        default=None,
+        metadata=cli(
+            "--columns", "Canonical field per column, for a file without header row.", parse=_columns, type=str
+        ),
+    )
+    mapping: Path | None = field(
+        default=None, metadata=cli("--mapping", "YAML mapping of headers (or order) to fields.")
+    )
+    delimiter: str | None = field(
+        default=None,
+        metadata=cli(
+            "--delimiter", "Override detection: one character, or tab, comma, semicolon, pipe.", parse=_delimiter
+        ),
+    )
+    encoding: str | None = field(
+        default=None, metadata=cli("--encoding", "Override detection, e.g. utf-8, cp1250, utf-16.")
+    )
+    sheet: str | None = field(default=None, metadata=cli("--sheet", "Sheet name or 0-based index."))
+    date_order: str = field(
+        default="dmy", metadata=cli("--date-order", "dmy or mdy for dates like 03/04/1980.", choices=DATE_ORDERS)
+    )
+    country: str = field(
+        default_factory=default_country,
+        metadata=cli("--country", "Default region for phones without +.", parse=str.upper),
+    )
+    invites: str = field(default="all", metadata=cli("--invites", "all, balances or none.", choices=INVITE_MODES))
+    tags: tuple[str, ...] = field(
+        default=(), metadata=cli("--tag", "Tag every imported client (repeatable).", parse=tuple, type=list[str])
+    )
+    replace_existing: bool = field(
+        default=False,
+        metadata=cli("--replace-existing", "Delete the tenant's current clients in the same transaction."),
+    )
+    require_password_change: bool = field(
+        default=False,
+        metadata=cli("--require-password-change", "Clients imported with a login change their password first."),
+    )
+    card_template: str | None = field(
+        default=None, metadata=cli("--card-template", "The loyalty card template the balance column belongs to.")
+    )
+    card_templates: Path | None = field(
+        default=None, metadata=cli("--card-templates", "A CSV of your own card templates instead of the shipped ones.")
+    )
+    max_reject_rate: float = field(
+        default=0.0, metadata=cli("--max-reject-rate", "Load while rejected / read rows stay at or below this (0-1).")
+    )
+    dry_run: bool = field(default=False, metadata=cli("--dry-run", "Do everything but write the target."))
+    target: str | None = field(default=None, metadata=cli("--target", "sqlite:///path or postgresql://…"))
+    home: Path = field(default_factory=default_home, metadata=cli("--home", "Warehouse, run reports, state."))
+
+    @classmethod
+    def from_cli(cls, **values: Any) -> RunOptions:
+        """The options from `ferry migrate`'s parsed values (one per field, by name): choices
+        checked and values parsed as each field's `Flag` says, in field order (an `InputError`,
+        exit 2, names the first bad one). None for a field with a default factory means the
+        factory's value, so such an option is optional on the CLI."""
+        kwargs = {}
+        for f in fields(cls):
+            flag, value = f.metadata["cli"], values[f.name]
+            if value is None and f.default_factory is not MISSING:
+                continue
+            if flag.choices and value not in flag.choices:
+                raise InputError(f"{flag.name} must be one of {', '.join(flag.choices)}, got '{value}'")
+            kwargs[f.name] = flag.parse(value) if flag.parse and value is not None else value
+        return cls(**kwargs)
 
     @property
     def target_url(self) -> str:

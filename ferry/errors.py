@@ -19,3 +19,17 @@ class TargetError(FerryError):
     """The target failed; the transaction was rolled back, rerunning is safe: exit 3."""
 
     exit_code = 3
+
+
+class ControlTotalsMismatch(TargetError):
+    """The balances re-read inside the load's transaction differ from the file's, so the
+    load was rolled back (docs/CONTRACT.md §6): exit 3 like any target failure.
+
+    `control_totals` ({kind: {"source": …, "target": …}}) carries the sums as data, so the
+    report shows the difference without reading them back out of the message. It defaults
+    to empty so the exception still unpickles from its message alone.
+    """
+
+    def __init__(self, message: str, control_totals: dict[str, dict[str, float]] | None = None):
+        super().__init__(message)
+        self.control_totals = dict(control_totals or {})

@@ -17,17 +17,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from ferry import config
 from ferry.config import RunOptions, quiet_environment
-from ferry.errors import InputError, TargetError
+from ferry.errors import ControlTotalsMismatch, InputError, TargetError
 from ferry.gate.process import gate_in_worker, start_gate_worker, stop_gate_worker
 from ferry.ingest.card_templates import templates_for_run, write_card_templates
 from ferry.ingest.process import land_beside
 from ferry.report import summary as report_step
 from ferry.target.snapshot import read_target_snapshot, write_target_snapshot
+
+if TYPE_CHECKING:
+    from ferry.gate.validate import GateResult
+    from ferry.ingest.land import LandResult
+    from ferry.target.load import LoadResult
 
 Step = Callable[..., object]
 
@@ -36,6 +42,35 @@ Step = Callable[..., object]
 class RunOutcome:
     summary: dict
     exit_code: int
+
+
+@dataclass(frozen=True)
+class StepResults:
+    """What the steps of one run produced: everything its reports are written from."""
+
+    run_id: str
+    run_dir: Path
+    started_at: str
+    landed: LandResult
+    checked: GateResult
+    loaded: LoadResult | None
+    status: str  # loaded, dry_run, blocked or failed (docs/CONTRACT.md §7)
+    failure: TargetError | None = None  # the target's failure of a 'failed' run
+
+    @property
+    def error(self) -> str | None:
+        """The failure's text, as the summary's `error` states it."""
+        return None if self.failure is None else str(self.failure)
+
+    @property
+    def control_totals(self) -> dict | None:
+        """The sums the load re-read from the target (docs/CONTRACT.md §6): from its result
+        when it committed, from the mismatch when they rolled it back; None otherwise."""
+        if self.status == "loaded" and self.loaded is not None:
+            return self.loaded.control_totals
+        if self.status == "failed" and isinstance(self.failure, ControlTotalsMismatch):
+            return self.failure.control_totals
+        return None
 
 
 def new_run_id() -> str:
@@ -141,25 +176,11 @@ def migrate(
         except TargetError as exc:
             failure = exc  # the transaction was rolled back: report what happened, then exit 3
         checked = pending.result()
-    if not checked.passed:
-        # blocked: nothing was written, whatever the target said while the run was staged
-        loaded, failure, status = None, None, "blocked"
-    elif failure is not None:
-        status = "failed"
-    else:
-        status = "dry_run" if opts.dry_run else "loaded"
+    loaded, failure, status = _settle(checked, loaded, failure, opts.dry_run)
 
     t0 = time.perf_counter()
     summary = write_reports(
-        opts,
-        run_id,
-        run_dir,
-        started_at,
-        landed,
-        checked,
-        loaded,
-        status,
-        error=None if failure is None else str(failure),
+        opts, StepResults(run_id, run_dir, started_at, landed, checked, loaded, status, failure=failure)
     )
     timings["report"] = round(time.perf_counter() - t0, 3)
     (run_dir / "timings.json").write_text(json.dumps(timings, indent=2))
@@ -168,47 +189,67 @@ def migrate(
     return RunOutcome(summary=summary, exit_code=0 if checked.passed else 1)
 
 
-def write_reports(opts, run_id, run_dir, started_at, landed, checked, loaded, status, error=None) -> dict:
-    facts = report_step.read_facts(opts.warehouse, run_id)
+def _settle(
+    checked: GateResult, loaded: LoadResult | None, failure: TargetError | None, dry_run: bool
+) -> tuple[LoadResult | None, TargetError | None, str]:
+    """(loaded, failure, status) of the run once the gate and the load have both answered."""
+    if not checked.passed:
+        # blocked: nothing was written, whatever the target said while the run was staged
+        return None, None, "blocked"
+    if failure is not None:
+        return loaded, failure, "failed"
+    return loaded, None, "dry_run" if dry_run else "loaded"
+
+
+def _report_paths(opts: RunOptions, run: StepResults) -> dict[str, Path]:
     paths = {
-        "report": run_dir / "report.html",
-        "rejects": run_dir / "rejects.csv",
+        "report": run.run_dir / "report.html",
+        "rejects": run.run_dir / "rejects.csv",
         "warehouse": opts.warehouse.resolve(),
-        "summary": run_dir / "summary.json",
-        "run_dir": run_dir,
+        "summary": run.run_dir / "summary.json",
+        "run_dir": run.run_dir,
     }
-    if checked.data_docs:
-        paths["data_docs"] = checked.data_docs
-    paths = {k: Path(v).resolve() for k, v in paths.items()}
+    if run.checked.data_docs:
+        paths["data_docs"] = run.checked.data_docs
+    return {k: Path(v).resolve() for k, v in paths.items()}
+
+
+def write_reports(opts: RunOptions, run: StepResults) -> dict:
+    """rejects.csv, summary.json, the run's row in raw.run_results, then report.html
+    (docs/CONTRACT.md §7); returns the summary."""
+    from ferry.report.html import ReportInputs, render
+
+    facts = report_step.read_facts(opts.warehouse, run.run_id)
+    paths = _report_paths(opts, run)
     summary = report_step.build_summary(
-        run_id=run_id,
+        run_id=run.run_id,
         opts=opts,
-        land=landed,
+        land=run.landed,
         facts=facts,
-        gate=checked,
-        status=status,
-        load=loaded,
+        gate=run.checked,
+        status=run.status,
+        load=run.loaded,
         paths=paths,
     )
-    if error:
+    if run.error:
         # a failed load: the summary, run history and report.html all say why
-        summary["error"] = error
+        summary["error"] = run.error
     report_step.write_rejects(paths["rejects"], facts.issues)
     report_step.write_summary(paths["summary"], summary)
     report_step.record_result(opts.warehouse, summary)
-    from ferry.report.html import render
-
     html = render(
-        summary,
-        land=landed,
-        options=opts.as_record(),
-        issues=facts.issues,
-        control_totals=getattr(loaded, "control_totals", None) if status == "loaded" else None,
-        reconciliation=facts.reconciliation,
-        gate_checks=checked.checks,
-        run_dir=paths["run_dir"],
-        started_at=started_at,
-        error=error,
+        ReportInputs(
+            summary=summary,
+            land=run.landed,
+            options=opts.as_record(),
+            issues=facts.issues,
+            reconciliation=facts.reconciliation,
+            gate_checks=run.checked.checks,
+            run_dir=paths["run_dir"],
+            started_at=run.started_at,
+            control_totals=run.control_totals,
+            error=run.error,
+        )
     )
     paths["report"].write_text(html, encoding="utf-8")
     return summary

@@ -1,5 +1,5 @@
 {#
-  Ferry's field rules that every model shares (CONTRACT §3), as DuckDB macros.
+  Ferry's field rules that every model shares (docs/CONTRACT.md §3), as DuckDB macros.
   They live in the warehouse, so an analyst can run `select ferry_parse_number('1.000,50')`
   and get exactly what the pipeline got.
 #}
@@ -95,9 +95,9 @@ create or replace macro ferry_birth_date(d) as
 create or replace macro ferry_parse_date(x, date_order) as
     ferry_birth_date(ferry_parse_date_any(ferry_trim(x), date_order));
 
--- e-mail syntax: local@domain.tld, no spaces
+-- e-mail syntax: local@domain.tld, no spaces (var('email_pattern'), shared with Python)
 create or replace macro ferry_email_is_valid(x) as
-    regexp_full_match(x, '[^@\s]+@([^@\s.]+\.)+[^@\s.0-9]{2,}');
+    regexp_full_match(x, '{{ var("email_pattern") }}');
 
 -- a value safe to show in a message: short, one line
 create or replace macro ferry_show(x) as

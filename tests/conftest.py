@@ -78,7 +78,7 @@ class Run:
 def run_cli(*args: str) -> tuple[int, str, str]:
     from typer.testing import CliRunner
 
-    from ferry.cli.main import app
+    from ferry.cli import app
 
     result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr

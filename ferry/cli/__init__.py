@@ -1,5 +1,12 @@
-"""`ferry`, the command line: one typer app, one module per verb group."""
+"""`ferry`, the command line (docs/CONTRACT.md §1 and §8): one typer app, one module per verb
+group. Importing a verb module registers its commands; the order is `ferry --help`'s."""
 
-from ferry.cli.main import app, main
+from ferry.cli import migrate, project, runs, target  # noqa: F401
+from ferry.cli.app import app
+
+
+def main() -> None:
+    app()
+
 
 __all__ = ["app", "main"]

@@ -1,7 +1,7 @@
 """The gate's own process: Great Expectations validates while the load stages.
 
-GX takes ~2.5 s to import and validates on pandas with the GIL held (~4 s per 1M
-clients). In a spawned process started before transform, the import runs on the core
+GX is slow to import and validates on pandas with the GIL held, a long single-core job
+for a big run. In a spawned process started before transform, the import runs on the core
 dbt's single-threaded start-up leaves idle, and the validation runs on one core while
 the load stages the run on the other; the load asks for the verdict before it creates or
 changes anything in the target (ferry/target/load.py), so a blocked run still writes nothing.

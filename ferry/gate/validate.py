@@ -1,7 +1,7 @@
 """Gate: validate the run's marts with Great Expectations and decide pass/block.
 
 The marts are read from DuckDB into pandas and validated there: GX's SQL engine on DuckDB
-reports every metric empty (STACK_NOTES), which would block every load for a wrong reason.
+reports every metric empty, which would block every load for a wrong reason.
 An expectation that raised an exception counts as failed, never as passed.
 """
 
@@ -45,7 +45,7 @@ def read_marts(warehouse: Path, run_id: str) -> dict:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return {
-            # through Arrow: pandas keeps its string columns without a copy (5x faster than .df())
+            # through Arrow, not .df(): pandas keeps its string columns without a copy
             name: con.sql(
                 f"select {GATED_COLUMNS[name]} from marts.{name} where run_id = $run_id", params={"run_id": run_id}
             )
@@ -94,7 +94,7 @@ def batches(name: str, suite, frame) -> list[tuple[str, object, object]]:
 
 
 def warm_up() -> None:
-    """Import what gate() needs (~2.5 s, most of it Great Expectations)."""
+    """Import what gate() needs (slow, most of it Great Expectations)."""
     quiet_environment()
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations  # noqa: F401
@@ -110,8 +110,8 @@ def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float) ->
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.execution_engine import pandas_execution_engine
 
-    # GX fingerprints each pandas batch under this many bytes by hashing every value (1.8 s
-    # per 1M clients) only to label its results, which Ferry never reads back: skip it
+    # GX fingerprints each pandas batch under this many bytes by hashing every value, only
+    # to label its results, which Ferry never reads back: skip it
     pandas_execution_engine.HASH_THRESHOLD = 0
     frames = read_marts(warehouse, run_id)
     context = gx.get_context(mode="file", project_root_dir=str(run_dir))

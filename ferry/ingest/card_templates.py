@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ferry.config import PROJECT_DIR
 from ferry.errors import InputError
+from ferry.ingest.raw import ensure_raw_schema
 
 CARD_TYPES = ("stamp", "cashback", "gift", "reward", "discount", "membership", "coupon", "multipass")
 KIND_BY_TYPE = {
@@ -108,13 +109,8 @@ def templates_for_run(card_template: str | None, card_templates: Path | None) ->
 
 
 def write_card_templates(con, run_id: str, rows: list[TemplateRow]) -> None:
-    con.execute(
-        """create table if not exists raw.card_templates (
-            run_id varchar, template varchar, type varchar, first_visit_reward decimal(20, 4),
-            tier varchar, min_spend decimal(20, 4), position integer)"""
-    )
+    ensure_raw_schema(con)
     # the balance kind each card type stores (CONTRACT §5), decided here once for the SQL
-    con.execute("alter table raw.card_templates add column if not exists kind varchar")
     con.executemany(
         "insert into raw.card_templates (run_id, template, type, first_visit_reward, tier, min_spend, position, kind) "
         "values (?, ?, ?, ?, ?, ?, ?, ?)",

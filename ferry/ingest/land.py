@@ -33,26 +33,11 @@ from ferry.ingest.headers import (
 )
 from ferry.ingest.passwords import hash_passwords
 from ferry.ingest.phones import is_known_region, normalize_list
+from ferry.ingest.raw import ensure_raw_schema
 from ferry.ingest.readers import read_file
 
 HEAD_ROWS = 10
 
-SCHEMA_SQL = """
-CREATE SCHEMA IF NOT EXISTS raw;
-CREATE TABLE IF NOT EXISTS raw.runs (
-    run_id VARCHAR, tenant VARCHAR, started_at TIMESTAMPTZ, file_name VARCHAR, file_path VARCHAR,
-    sha256 VARCHAR, size_bytes BIGINT, format VARCHAR, encoding VARCHAR, delimiter VARCHAR,
-    sheet VARCHAR, header_row BIGINT, source_system VARCHAR, options VARCHAR);
-CREATE TABLE IF NOT EXISTS raw.current_run (run_id VARCHAR);
-CREATE TABLE IF NOT EXISTS raw.columns (
-    run_id VARCHAR, column_index INTEGER, header VARCHAR, header_key VARCHAR, field VARCHAR,
-    mapped_by VARCHAR, is_duplicate BOOLEAN);
-CREATE TABLE IF NOT EXISTS raw.rows (run_id VARCHAR, row_number BIGINT, cells VARCHAR[]);
-CREATE TABLE IF NOT EXISTS raw.phone_numbers (run_id VARCHAR, phone_raw VARCHAR, phone_e164 VARCHAR);
-CREATE TABLE IF NOT EXISTS raw.file_issues (
-    run_id VARCHAR, row_number BIGINT, column_name VARCHAR, value VARCHAR, severity VARCHAR,
-    code VARCHAR, message VARCHAR);
-"""
 RUN_TABLES = ("runs", "columns", "rows", "phone_numbers", "file_issues")
 
 
@@ -289,7 +274,7 @@ def write(
     con = duckdb.connect(str(opts.warehouse))
     try:
         con.execute("BEGIN")
-        con.execute(SCHEMA_SQL)
+        ensure_raw_schema(con)
         for table in RUN_TABLES:  # a retried run replaces its own rows, never another run's
             con.execute(f"DELETE FROM raw.{table} WHERE run_id = ?", [result.run_id])
         con.execute(

@@ -1,14 +1,15 @@
 """Phone numbers to E.164 with libphonenumber, each distinct value once.
 
-`phonenumbers.parse` spends most of its ~13 µs on generic work a clean cell such as
+`phonenumbers.parse` spends most of its time on generic work a clean cell such as
 `+420 603 123 456` doesn't need (finding the number in free text, letters, extensions,
 RFC 3966), and `is_valid_number` tries up to eleven number types one regex at a time. A
 cell made only of digits, the separators ` ()-./` and at most one `+` before the digits
-takes a short path (`_Region.e164`) through the same library functions and metadata,
-~2.4 µs instead of ~22; every other cell, and every branch of parse() the short path
-leaves out, goes through `parse` + `is_valid_number` as before. tests/test_phones.py
-holds the two to the same answers on every region's example numbers in many notations
-(bench/phones.py --check also on a 1M-row export's phones).
+takes a short path (`_Region.e164`) through the same library functions and metadata: it
+skips that generic work and tests all the types at once, with one pattern per length; every
+other cell, and every branch of parse() the short path leaves out, goes through `parse` +
+`is_valid_number` as before. tests/unit/test_phones.py holds the two to the same answers on
+every region's example numbers in many notations (bench/phones.py --check also on a 1M-row
+export's phones).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def normalize_list(values: list[str], country: str) -> list[str | None]:
     if len(values) <= config.PHONES_PARALLEL_THRESHOLD or config.PHONE_PROCESSES < 2:
         return region.e164_list(values)
     step = -(-len(values) // config.PHONE_PROCESSES)
-    # One string per part pickles ~4x faster than a list (unless a value holds a newline).
+    # One string per part pickles faster than a list: one object, not one per value (unless a
+    # value holds a newline).
     parts = [_joined(values[i : i + step]) for i in range(step, len(values), step)]
     # spawn: the caller may hold threads (Prefect, DuckDB) that a fork would copy half-way.
     try:

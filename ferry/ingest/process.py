@@ -1,8 +1,8 @@
 """Land in a process of its own for a big file.
 
-A big file is landed in a process of its own while this one imports dbt (~1.5 s of
-transform) on the core land leaves idle (DuckDB's reads and writes, the phone worker's
-half), and land's memory (0.4-0.6 GB per 1M rows, kept by the allocators) goes with its
+A big file is landed in a process of its own while this one imports dbt (the slow start
+of transform) on the core land leaves idle (DuckDB's reads and writes, the phone worker's
+half), and land's memory (which the allocators keep after land returns) goes with its
 process instead of staying through transform and load. A small file lands here: a
 process start costs more than it would save.
 """
@@ -25,7 +25,7 @@ def land_beside(opts: RunOptions, run_id: str) -> LandResult:
         return land(opts, run_id)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         future = pool.submit(land, opts, run_id)
-        from dbt.cli.main import dbtRunner  # noqa: F401  transform's first second and a half
+        from dbt.cli.main import dbtRunner  # noqa: F401  transform's slow start
 
         try:
             return future.result()  # land's own errors (InputError: exit 2) come through as they are

@@ -23,7 +23,10 @@ from python_calamine import CalamineWorkbook
 from ferry import config
 from ferry.errors import InputError
 
-DELIMITERS = (",", ";", "\t", "|")
+# Every delimiter Ferry knows, by the names --delimiter takes besides the character itself
+# (docs/CONTRACT.md §1): detection tries them in this order, a report shows the first name.
+DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+DELIMITERS = tuple(dict.fromkeys(DELIMITER_NAMES.values()))
 SINGLE_BYTE = ("cp1252", "cp1250")
 
 _EXCEL_MAGIC = {b"PK\x03\x04": "xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "xls"}
@@ -189,9 +192,21 @@ def decode(path: Path, data: bytes, encoding: str) -> str:
     return text.removeprefix("\ufeff")
 
 
+def named_delimiter(value: str) -> str:
+    """The character a name in DELIMITER_NAMES stands for (any case), else `value` as given."""
+    return DELIMITER_NAMES.get(value.lower(), value)
+
+
+def delimiter_label(delimiter: str) -> str:
+    """How a report names a delimiter: 'tab', 'comma (,)', …; one Ferry has no name for, as repr."""
+    name = next((n for n, d in DELIMITER_NAMES.items() if d == delimiter), None)
+    if name is None:
+        return repr(delimiter)
+    return f"{name} ({delimiter})" if delimiter.strip() else name
+
+
 def check_delimiter(delimiter: str) -> str:
-    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
-    d = named.get(delimiter.lower(), delimiter)
+    d = named_delimiter(delimiter)
     if len(d) != 1 or d in '"\r\n':
         raise InputError(f"--delimiter {delimiter!r} must be one character such as ',', ';', '|' or 'tab'.")
     return d

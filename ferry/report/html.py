@@ -16,13 +16,17 @@ rows; every gate check; the evidence files.
 from __future__ import annotations
 
 import os
-import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ferry import __version__
+
+if TYPE_CHECKING:
+    from ferry.ingest.land import LandResult
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -72,9 +76,6 @@ SEGMENTS = (
     ("duplicate", "#d4ac0d", "exact duplicate"),
     ("rejected", "#c0392b", "rejected"),
 )
-
-# TargetError text from ferry/target/write.py: "control totals differ: credits source 10.00 vs target 12.00; …"
-_TOTALS_DIFF = re.compile(r"([A-Za-z_][\w-]*) source (-?[\d.]+) vs target (-?[\d.]+)")
 
 
 class Markup(str):
@@ -176,39 +177,209 @@ def _rows_chart(rows: dict) -> str:
     )
 
 
-def _target_totals_from_error(error: str | None) -> dict[str, Decimal]:
-    return {k: Decimal(t) for k, _s, t in _TOTALS_DIFF.findall(error or "")}
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything report.html states, gathered once by ferry/run.py's write_reports."""
+
+    summary: dict  # the run summary (docs/CONTRACT.md §7)
+    land: LandResult | None
+    options: dict  # RunOptions.as_record(): the target URL's password is already hidden
+    issues: list[tuple]  # (row, column, value, severity, code, message), as in rejects.csv
+    reconciliation: list[dict]  # {"kind", "source", "loaded"} per balance kind, from the marts
+    gate_checks: list[dict]
+    run_dir: Path
+    started_at: str
+    # kind -> {"source", "target"}: what the load re-read before commit, or what its
+    # ControlTotalsMismatch carried; None where the target was not compared
+    control_totals: dict | None = None
+    error: str | None = None  # why the target failed, for a run whose status is 'failed'
+
+    @property
+    def status(self) -> str:
+        return self.summary["status"]
+
+    @property
+    def failure(self) -> str | None:
+        return self.error or self.summary.get("error")
+
+    def rel(self, path) -> str:
+        """A link relative to the run folder, so the folder can be zipped and sent."""
+        return os.path.relpath(path, self.run_dir) if path else ""
 
 
-def _control_totals(
-    summary: dict, control_totals: dict | None, reconciliation: list[dict], error: str | None
-) -> tuple[str, int]:
-    """The control-totals table and how many kinds differ."""
+def _s(count: int) -> str:
+    return "s" if count != 1 else ""
+
+
+def render(inputs: ReportInputs) -> str:
+    """The whole page: its sections in the order an auditor checks them."""
+    sections = (
+        _document_head(inputs.summary),
+        _header(inputs),
+        _banner(inputs),
+        _source_and_run(inputs),
+        _row_accounting(inputs.summary["rows"]),
+        _control_totals_section(inputs),
+        _clients_section(inputs.summary, inputs.options),
+        _issues_section(inputs.issues),
+        _gate_section(inputs.gate_checks),
+        _evidence(inputs),
+        _footer(inputs.summary),
+    )
+    return "\n".join(sections) + "\n</body></html>"
+
+
+def _document_head(summary: dict) -> str:
+    """Doctype, the policy that forbids any fetch, and the inline stylesheet."""
     status = summary["status"]
-    recon = {r["kind"]: r for r in reconciliation}
-    failed_targets = _target_totals_from_error(error) if status == "failed" else {}
-    kinds = sorted(set(summary["balances"]) | set(recon) | set(control_totals or {}) | set(failed_targets))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Ferry run {escape(summary["run_id"])} · {escape(summary["tenant"])} · {escape(status)}</title>
+<style>{CSS}</style></head><body>"""
+
+
+def _header(inputs: ReportInputs) -> str:
+    summary, status = inputs.summary, inputs.status
+    return (
+        f'<h1>Ferry migration report <span class="status s-{escape(status)}">'
+        f"{escape(status.replace('_', ' '))}</span></h1>\n"
+        f'<p class="muted">tenant <b>{escape(summary["tenant"])}</b> · run <code>{escape(summary["run_id"])}</code>'
+        f" · {escape(_fmt_time(inputs.started_at))} · Ferry {escape(__version__)}</p>"
+    )
+
+
+def _headline(summary: dict, gate_checks: list[dict]) -> tuple[str, str]:
+    """(banner class, one sentence) for the run's status."""
+    status, rows, clients = summary["status"], summary["rows"], summary["clients"]
+    if status == "loaded":
+        return "good", (
+            f"Loaded: {rows['loaded']} of {rows['read']} rows are in the target "
+            f"({clients['new']} new, {clients['updated']} updated, {clients['unchanged']} unchanged clients); "
+            f"{rows['rejected']} rejected row{_s(rows['rejected'])}."
+        )
+    if status == "dry_run":
+        return "good", "Dry run: the gate passed; nothing was written to the target."
+    if status == "blocked":
+        failed = [c["name"] for c in gate_checks if not c["passed"]]
+        return "blocked", (
+            f"Blocked by the gate ({len(failed)} failed check{_s(len(failed))}: {', '.join(failed)}): "
+            "nothing was written to the target."
+        )
+    if status == "failed":
+        return (
+            "",
+            "The target failed: the load's transaction was rolled back and nothing was written. Rerunning is safe.",
+        )
+    return "", status
+
+
+def _banner(inputs: ReportInputs) -> str:
+    css, sentence = _headline(inputs.summary, inputs.gate_checks)
+    banner = f'<div class="banner {css}"><b>{escape(sentence)}</b>'
+    if inputs.failure:
+        banner += f'<br><span class="small">{escape(inputs.failure)}</span>'
+    return banner + "</div>"
+
+
+def _source_pairs(summary: dict, land: LandResult | None) -> list[tuple]:
+    """What was read: the file, its fingerprint and how it was parsed."""
+    src = summary["source"]
+    delimiter = src.get("delimiter")
+    delimiter_text = {"\t": "tab", ",": "comma (,)", ";": "semicolon (;)", "|": "pipe (|)"}.get(
+        delimiter, repr(delimiter) if delimiter else "—"
+    )
+    pairs = [
+        ("file", src["file"], False),
+        ("size", f"{land.size_bytes:,} bytes" if land is not None else "—", False),
+        ("SHA-256", src["sha256"], True),
+        ("format", src["format"], False),
+        ("encoding", src.get("encoding") or "—", False),
+        ("delimiter", delimiter_text, False),
+    ]
+    if land is not None and getattr(land, "sheet", None):
+        pairs.append(("sheet", land.sheet, False))
+    if land is not None and getattr(land, "header_row", None):
+        pairs.append(("header row", land.header_row, False))
+    unmapped = summary["unmapped_columns"]
+    pairs += [
+        ("source system", src.get("system") or "—", False),
+        ("unmapped columns", f"{', '.join(unmapped)} (kept in each client's extra)" if unmapped else "none", False),
+    ]
+    return pairs
+
+
+def _run_pairs(inputs: ReportInputs) -> list[tuple]:
+    """Who ran what, when, with which Ferry, against which target."""
+    return [
+        ("run id", inputs.summary["run_id"], True),
+        ("tenant", inputs.summary["tenant"], False),
+        ("started", _fmt_time(inputs.started_at), False),
+        ("report written", _fmt_time(datetime.now(UTC).isoformat(timespec="seconds")), False),
+        ("Ferry version", __version__, False),
+        ("target", inputs.options.get("target") or "—", True),
+    ]
+
+
+def _option_pairs(options: dict) -> list[tuple]:
+    """The options that were set, as the user typed them (file, tenant, target shown above)."""
+    skip = {"file", "tenant", "target"}
+    return [
+        (k.replace("_", "-"), ", ".join(map(str, v)) if isinstance(v, list) else v, False)
+        for k, v in sorted(options.items())
+        if k not in skip and v not in (None, [], False, "")
+    ]
+
+
+def _source_and_run(inputs: ReportInputs) -> str:
+    opts_pairs = _option_pairs(inputs.options)
+    options_html = _kv(opts_pairs) if opts_pairs else '<p class="muted">defaults</p>'
+    return (
+        '<div class="grid">\n'
+        f"<div><h2>Source file</h2>{_kv(_source_pairs(inputs.summary, inputs.land))}</div>\n"
+        f"<div><h2>Run</h2>{_kv(_run_pairs(inputs))}<h2>Options</h2>{options_html}</div>\n"
+        "</div>"
+    )
+
+
+ROW_KEYS = ("read", "valid", "merged", "duplicate", "rejected", "loaded")
+
+
+def _row_accounting(rows: dict) -> str:
+    """Where every row went: the chart and the counts (docs/CONTRACT.md §7)."""
+    counts = _table(ROW_KEYS, [tuple(rows[k] for k in ROW_KEYS)], num_cols=range(6))
+    return (
+        '<h2>Row accounting <small class="muted">read = valid + merged + duplicate + rejected</small></h2>\n'
+        f"{_rows_chart(rows)}\n{counts}"
+    )
+
+
+def _target_total(status: str, re_read: dict, kind: str, planned: Decimal) -> Decimal | None:
+    """The target's sum for `kind`, or None where the target was not compared."""
+    if kind in re_read:
+        return _dec(re_read[kind].get("target"))
+    if status == "failed" and re_read:
+        return planned  # the failed load re-read no such kind: neither side holds any
+    return None
+
+
+_NOT_COMPARED = {"dry_run": "not written (dry run)", "blocked": "not loaded (blocked)", "failed": "rolled back"}
+
+
+def _control_totals(inputs: ReportInputs) -> tuple[str, int]:
+    """The control-totals table and how many kinds differ (docs/CONTRACT.md §6)."""
+    summary, status = inputs.summary, inputs.status
+    balances = summary["balances"]
+    recon = {r["kind"]: r for r in inputs.reconciliation}
+    re_read = inputs.control_totals or {}
     rows, classes, differing = [], {}, 0
-    for kind in kinds:
-        source = _dec(recon.get(kind, {}).get("source", summary["balances"].get(kind, 0))) or Decimal(0)
-        planned = _dec(summary["balances"].get(kind, recon.get(kind, {}).get("loaded", 0))) or Decimal(0)
-        target: Decimal | None = None
-        if status == "loaded" and control_totals and kind in control_totals:
-            target = _dec(control_totals[kind].get("target"))
-        elif kind in failed_targets:
-            target = failed_targets[kind]
-        elif status == "failed" and failed_targets:
-            target = planned  # the load re-read this kind and found it in agreement
-        compared = target if target is not None else planned
-        diff = compared - source
-        if target is None:
-            target_text = {
-                "dry_run": "not written (dry run)",
-                "blocked": "not loaded (blocked)",
-                "failed": "rolled back",
-            }.get(status, "not loaded")
-        else:
-            target_text = fmt_amount(target)
+    for kind in sorted(set(balances) | set(recon) | set(re_read)):
+        source = _dec(recon.get(kind, {}).get("source", balances.get(kind, 0))) or Decimal(0)
+        planned = _dec(balances.get(kind, recon.get(kind, {}).get("loaded", 0))) or Decimal(0)
+        target = _target_total(status, re_read, kind, planned)
+        diff = (target if target is not None else planned) - source
+        target_text = _NOT_COMPARED.get(status, "not loaded") if target is None else fmt_amount(target)
         if diff != 0 or planned != source:
             differing += 1
             classes[len(rows)] = "diff"
@@ -229,26 +400,67 @@ def _control_totals(
     return table, differing
 
 
+def _control_totals_section(inputs: ReportInputs) -> str:
+    table, differing = _control_totals(inputs)
+    flag = (
+        f'<span class="bad">{differing} kind{_s(differing)} differ</span>'
+        if differing
+        else '<span class="ok">all agree</span>'
+    )
+    return (
+        f"<h2>Control totals per balance kind {flag}</h2>\n"
+        '<p class="muted small">File = what the kept rows of the file hold; planned = what the load was built '
+        "from; target = the\nsum re-read from the target database inside the load's transaction, before commit. "
+        "Any difference rolls the load back.</p>\n"
+        f"{table}"
+    )
+
+
+_INVITE_NOTES = {
+    "all": "every loaded client with an e-mail and no login gets one pending invitation",
+    "balances": "only clients holding a positive balance get an invitation",
+    "none": "nobody gets an invitation; clients holding balances cannot use them until they register",
+}
+
+
+def _clients_section(summary: dict, options: dict) -> str:
+    """Clients by outcome, invitations, and balances nobody is invited to claim (§5)."""
+    clients = summary["clients"]
+    without = summary["issue_counts"].get("balance_without_invite", 0)
+    invite_mode = options.get("invites", "all")
+    cards = [
+        ("new clients", clients["new"], False),
+        ("updated", clients["updated"], False),
+        ("unchanged", clients["unchanged"], False),
+        ("invitations queued", summary["invites_queued"], False),
+        ("holding balances without invitation", without, bool(without)),
+    ]
+    cards_html = "".join(
+        f'<div class="card{" alert" if alert else ""}"><b>{value}</b>{escape(label)}</div>'
+        for label, value, alert in cards
+    )
+    note = _INVITE_NOTES.get(invite_mode, "")
+    return (
+        f'<h2>Clients and invitations <small class="muted">--invites {escape(str(invite_mode))}: '
+        f"{escape(note)}</small></h2>\n"
+        f'<div class="cards">{cards_html}</div>'
+    )
+
+
 def _issues(issues: list[tuple]) -> tuple[str, int, int]:
+    """The issues table, by code with its first rows, and the error and warning counts."""
     by_code: dict[str, list[tuple]] = {}
     for issue in issues:
         by_code.setdefault(issue[4], []).append(issue)
     rows = []
     for code, items in sorted(by_code.items(), key=lambda kv: (kv[1][0][3] != "error", -len(kv[1]), kv[0])):
-        examples = []
-        for row_number, column, value, _sev, _code, message in items[:3]:
-            where = f"row {row_number}" if row_number is not None else "file"
-            if column:
-                where += f", {column}"
-            examples.append(f"<li><b>{escape(where)}</b>: {escape(str(message or value or ''))}</li>")
-        more = f'<li class="muted">… and {len(items) - 3} more in rejects.csv</li>' if len(items) > 3 else ""
         severity = items[0][3]
         rows.append(
             (
                 Markup(f"<code>{escape(code)}</code>"),
                 Markup(f'<span class="sev sev-{escape(severity)}">{escape(severity)}</span>'),
                 len(items),
-                Markup(f'<ul class="ex">{"".join(examples)}{more}</ul>'),
+                _issue_examples(items),
             )
         )
     errors = sum(1 for i in issues if i[3] == "error")
@@ -260,6 +472,27 @@ def _issues(issues: list[tuple]) -> tuple[str, int, int]:
         errors,
         warnings,
     )
+
+
+def _issue_examples(items: list[tuple]) -> Markup:
+    """The first three rows of one code; the rest are in rejects.csv."""
+    examples = []
+    for row_number, column, value, _sev, _code, message in items[:3]:
+        where = f"row {row_number}" if row_number is not None else "file"
+        if column:
+            where += f", {column}"
+        examples.append(f"<li><b>{escape(where)}</b>: {escape(str(message or value or ''))}</li>")
+    more = f'<li class="muted">… and {len(items) - 3} more in rejects.csv</li>' if len(items) > 3 else ""
+    return Markup(f'<ul class="ex">{"".join(examples)}{more}</ul>')
+
+
+def _issues_section(issues: list[tuple]) -> str:
+    table, n_errors, n_warnings = _issues(issues)
+    flag = (
+        f'<small class="muted">{n_errors} error{_s(n_errors)}, '
+        f"{n_warnings} warning{_s(n_warnings)} · every one is in rejects.csv</small>"
+    )
+    return f"<h2>Issues by code {flag}</h2>\n{table}"
 
 
 def _gate(gate_checks: list[dict]) -> tuple[str, int]:
@@ -292,171 +525,45 @@ def _gate(gate_checks: list[dict]) -> tuple[str, int]:
     )
 
 
-def render(
-    summary: dict,
-    *,
-    land,
-    options: dict,
-    issues: list[tuple],
-    control_totals: dict | None,
-    reconciliation: list[dict],
-    gate_checks: list[dict],
-    run_dir: Path,
-    started_at: str,
-    error: str | None = None,
-) -> str:
-    """The whole page. `error` is the target failure of a run whose status is 'failed'."""
-    src, rows, status = summary["source"], summary["rows"], summary["status"]
-    error = error or summary.get("error")
-    rel = lambda p: os.path.relpath(p, run_dir) if p else ""  # noqa: E731
-    paths = summary["paths"]
-
-    totals_html, totals_differ = _control_totals(summary, control_totals, reconciliation, error)
-    issues_html, n_errors, n_warnings = _issues(issues)
-    gate_html, gate_failed = _gate(gate_checks)
-
-    headline = {
-        "loaded": (
-            "good",
-            f"Loaded: {rows['loaded']} of {rows['read']} rows are in the target "
-            f"({summary['clients']['new']} new, {summary['clients']['updated']} updated, "
-            f"{summary['clients']['unchanged']} unchanged clients); "
-            f"{rows['rejected']} rejected row{'s' if rows['rejected'] != 1 else ''}.",
-        ),
-        "dry_run": ("good", "Dry run: the gate passed; nothing was written to the target."),
-        "blocked": (
-            "blocked",
-            f"Blocked by the gate ({gate_failed} failed check{'s' if gate_failed != 1 else ''}: "
-            f"{', '.join(c['name'] for c in gate_checks if not c['passed'])}): "
-            "nothing was written to the target.",
-        ),
-        "failed": (
-            "",
-            "The target failed: the load's transaction was rolled back and nothing was written. Rerunning is safe.",
-        ),
-    }.get(status, ("", status))
-    banner = f'<div class="banner {headline[0]}"><b>{escape(headline[1])}</b>'
-    if error:
-        banner += f'<br><span class="small">{escape(error)}</span>'
-    banner += "</div>"
-
-    delimiter = src.get("delimiter")
-    delimiter_text = {"\t": "tab", ",": "comma (,)", ";": "semicolon (;)", "|": "pipe (|)"}.get(
-        delimiter, repr(delimiter) if delimiter else "—"
+def _gate_section(gate_checks: list[dict]) -> str:
+    table, failed = _gate(gate_checks)
+    flag = (
+        f'<span class="bad">{failed} failed</span>'
+        if failed
+        else f'<span class="ok">all {len(gate_checks)} passed</span>'
     )
-    file_pairs = [
-        ("file", src["file"], False),
-        ("size", f"{land.size_bytes:,} bytes" if land is not None else "—", False),
-        ("SHA-256", src["sha256"], True),
-        ("format", src["format"], False),
-        ("encoding", src.get("encoding") or "—", False),
-        ("delimiter", delimiter_text, False),
-    ]
-    if land is not None and getattr(land, "sheet", None):
-        file_pairs.append(("sheet", land.sheet, False))
-    if land is not None and getattr(land, "header_row", None):
-        file_pairs.append(("header row", land.header_row, False))
-    unmapped = summary["unmapped_columns"]
-    file_pairs += [
-        ("source system", src.get("system") or "—", False),
-        ("unmapped columns", f"{', '.join(unmapped)} (kept in each client's extra)" if unmapped else "none", False),
-    ]
+    return f"<h2>Gate checks {flag}</h2>\n{table}"
 
-    run_pairs = [
-        ("run id", summary["run_id"], True),
-        ("tenant", summary["tenant"], False),
-        ("started", _fmt_time(started_at), False),
-        ("report written", _fmt_time(datetime.now(UTC).isoformat(timespec="seconds")), False),
-        ("Ferry version", __version__, False),
-        ("target", options.get("target") or "—", True),
-    ]
-    skip = {"file", "tenant", "target"}
-    opts_pairs = [
-        (k.replace("_", "-"), ", ".join(map(str, v)) if isinstance(v, list) else v, False)
-        for k, v in sorted(options.items())
-        if k not in skip and v not in (None, [], False, "")
-    ]
 
-    clients = summary["clients"]
-    without = summary["issue_counts"].get("balance_without_invite", 0)
-    invite_mode = options.get("invites", "all")
-    cards = [
-        ("new clients", clients["new"], False),
-        ("updated", clients["updated"], False),
-        ("unchanged", clients["unchanged"], False),
-        ("invitations queued", summary["invites_queued"], False),
-        ("holding balances without invitation", without, bool(without)),
-    ]
-    cards_html = "".join(
-        f'<div class="card{" alert" if alert else ""}"><b>{value}</b>{escape(label)}</div>'
-        for label, value, alert in cards
-    )
-    invite_note = {
-        "all": "every loaded client with an e-mail and no login gets one pending invitation",
-        "balances": "only clients holding a positive balance get an invitation",
-        "none": "nobody gets an invitation; clients holding balances cannot use them until they register",
-    }.get(invite_mode, "")
-
+def _evidence(inputs: ReportInputs) -> str:
+    """Relative links to the run folder's files, and where the warehouse is."""
+    paths = inputs.summary["paths"]
     links = [
-        _link(rel(paths["rejects"]), "rejects.csv (every error and warning)"),
+        _link(inputs.rel(paths["rejects"]), "rejects.csv (every error and warning)"),
         _link("summary.json", "summary.json"),
     ]
-    if (Path(run_dir) / "gate.json").exists() or gate_checks:
+    if (Path(inputs.run_dir) / "gate.json").exists() or inputs.gate_checks:
         links.append(_link("gate.json", "gate.json (check details)"))
     links.append(_link("timings.json", "timings.json"))
     if paths.get("data_docs"):
         links.append(
             Markup(
-                _link(rel(paths["data_docs"]), "Great Expectations Data Docs")
+                _link(inputs.rel(paths["data_docs"]), "Great Expectations Data Docs")
                 + ' <span class="muted small">(GX\'s own page: its styling comes from the internet; '
                 "gate.json holds the same results offline)</span>"
             )
         )
-
-    totals_flag = (
-        f'<span class="bad">{totals_differ} kind{"s" if totals_differ != 1 else ""} differ</span>'
-        if totals_differ
-        else '<span class="ok">all agree</span>'
-    )
-    gate_flag = (
-        f'<span class="bad">{gate_failed} failed</span>'
-        if gate_failed
-        else f'<span class="ok">all {len(gate_checks)} passed</span>'
-    )
-    issue_flag = (
-        f'<small class="muted">{n_errors} error{"s" if n_errors != 1 else ""}, '
-        f"{n_warnings} warning{'s' if n_warnings != 1 else ''} · every one is in rejects.csv</small>"
+    return (
+        "<h2>Evidence</h2>\n"
+        f"<p>{' · '.join(links)}</p>\n"
+        '<p class="small muted">Warehouse (every landed cell, by run id): '
+        f'<code class="wrap">{escape(str(paths["warehouse"]))}</code></p>'
     )
 
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Ferry run {escape(summary["run_id"])} · {escape(summary["tenant"])} · {escape(status)}</title>
-<style>{CSS}</style></head><body>
-<h1>Ferry migration report <span class="status s-{escape(status)}">{escape(status.replace("_", " "))}</span></h1>
-<p class="muted">tenant <b>{escape(summary["tenant"])}</b> · run <code>{escape(summary["run_id"])}</code> · {escape(_fmt_time(started_at))} · Ferry {escape(__version__)}</p>
-{banner}
-<div class="grid">
-<div><h2>Source file</h2>{_kv(file_pairs)}</div>
-<div><h2>Run</h2>{_kv(run_pairs)}<h2>Options</h2>{_kv(opts_pairs) if opts_pairs else '<p class="muted">defaults</p>'}</div>
-</div>
-<h2>Row accounting <small class="muted">read = valid + merged + duplicate + rejected</small></h2>
-{_rows_chart(rows)}
-{_table(("read", "valid", "merged", "duplicate", "rejected", "loaded"), [tuple(rows[k] for k in ("read", "valid", "merged", "duplicate", "rejected", "loaded"))], num_cols=range(6))}
-<h2>Control totals per balance kind {totals_flag}</h2>
-<p class="muted small">File = what the kept rows of the file hold; planned = what the load was built from; target = the
-sum re-read from the target database inside the load's transaction, before commit. Any difference rolls the load back.</p>
-{totals_html}
-<h2>Clients and invitations <small class="muted">--invites {escape(str(invite_mode))}: {escape(invite_note)}</small></h2>
-<div class="cards">{cards_html}</div>
-<h2>Issues by code {issue_flag}</h2>
-{issues_html}
-<h2>Gate checks {gate_flag}</h2>
-{gate_html}
-<h2>Evidence</h2>
-<p>{" · ".join(links)}</p>
-<p class="small muted">Warehouse (every landed cell, by run id): <code class="wrap">{escape(str(paths["warehouse"]))}</code></p>
-<div class="signoff"><div>Reviewed by</div><div>Date</div><div>Signature</div></div>
-<footer>Generated by Ferry {escape(__version__)} for run {escape(summary["run_id"])}. This page loads nothing from the network.</footer>
-</body></html>"""
+
+def _footer(summary: dict) -> str:
+    return (
+        '<div class="signoff"><div>Reviewed by</div><div>Date</div><div>Signature</div></div>\n'
+        f"<footer>Generated by Ferry {escape(__version__)} for run {escape(summary['run_id'])}. "
+        "This page loads nothing from the network.</footer>"
+    )

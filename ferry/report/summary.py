@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from ferry.ingest.raw import ensure_raw_schema
 from ferry.report.csvsafe import write_safe_csv
 
 REJECTS_HEADER = ("row", "column", "value", "severity", "code", "message")
@@ -42,29 +43,14 @@ def number(value) -> int | float:
 def read_facts(warehouse: Path, run_id: str) -> RunFacts:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        summary = con.execute(
-            "select rows_read, rows_valid, rows_rejected, rows_merged, rows_duplicate "
-            "from marts.run_summary where run_id = ?",
-            [run_id],
-        ).fetchone() or (0, 0, 0, 0, 0)
-        balances = {"entries": 0, "credits": 0}
-        for kind, total in con.execute(
-            "select kind, sum(amount) from marts.balances where run_id = ? group by kind order by kind", [run_id]
-        ).fetchall():
-            balances[kind] = number(total)
+        rows = _row_counts(con, run_id)
+        balances = _balances(con, run_id)
         issues = con.execute(
             "select row_number, column_name, value, severity, code, message from marts.issues "
             "where run_id = ? order by row_number nulls first, severity, code",
             [run_id],
         ).fetchall()
-        reconciliation = [
-            {"kind": k, "source": number(s), "loaded": number(t)}
-            for k, s, t in con.execute(
-                "select kind, source_total, loaded_total from marts.balance_reconciliation "
-                "where run_id = ? order by kind",
-                [run_id],
-            ).fetchall()
-        ]
+        reconciliation = _reconciliation(con, run_id)
         has_balance_no_login = con.execute(
             "select count(*) from marts.clients where run_id = ? and has_balance and login_id is null", [run_id]
         ).fetchone()[0]
@@ -73,16 +59,8 @@ def read_facts(warehouse: Path, run_id: str) -> RunFacts:
     counts: dict[str, int] = {}
     for issue in issues:
         counts[issue[4]] = counts.get(issue[4], 0) + 1
-    read, valid, rejected, merged, duplicate = summary
     return RunFacts(
-        rows={
-            "read": read,
-            "valid": valid,
-            "rejected": rejected,
-            "merged": merged,
-            "duplicate": duplicate,
-            "loaded": 0,
-        },
+        rows=rows,
         balances=balances,
         issue_counts=counts,
         issues=issues,
@@ -91,36 +69,53 @@ def read_facts(warehouse: Path, run_id: str) -> RunFacts:
     )
 
 
+def _row_counts(con, run_id: str) -> dict:
+    """Where the rows went; `loaded` is settled by build_summary once the load has answered."""
+    read, valid, rejected, merged, duplicate = con.execute(
+        "select rows_read, rows_valid, rows_rejected, rows_merged, rows_duplicate "
+        "from marts.run_summary where run_id = ?",
+        [run_id],
+    ).fetchone() or (0, 0, 0, 0, 0)
+    return {"read": read, "valid": valid, "rejected": rejected, "merged": merged, "duplicate": duplicate, "loaded": 0}
+
+
+def _balances(con, run_id: str) -> dict:
+    """Sum per balance kind; entries and credits are always stated, if only as 0 (§7)."""
+    balances = {"entries": 0, "credits": 0}
+    for kind, total in con.execute(
+        "select kind, sum(amount) from marts.balances where run_id = ? group by kind order by kind", [run_id]
+    ).fetchall():
+        balances[kind] = number(total)
+    return balances
+
+
+def _reconciliation(con, run_id: str) -> list[dict]:
+    return [
+        {"kind": k, "source": number(s), "loaded": number(t)}
+        for k, s, t in con.execute(
+            "select kind, source_total, loaded_total from marts.balance_reconciliation where run_id = ? order by kind",
+            [run_id],
+        ).fetchall()
+    ]
+
+
 def write_rejects(path: Path, issues: list[tuple]) -> int:
     return write_safe_csv(path, REJECTS_HEADER, issues)
 
 
 def build_summary(*, run_id, opts, land, facts: RunFacts, gate, status, load, paths) -> dict:
-    """The run summary exactly as CONTRACT §7 lays it out."""
+    """The run summary exactly as docs/CONTRACT.md §7 lays it out."""
     rows = dict(facts.rows)
     rows["loaded"] = rows["valid"] if status == "loaded" else 0
-    if load is not None:
-        clients = {"new": load.clients_new, "updated": load.clients_updated, "unchanged": load.clients_unchanged}
-        without_invite = load.balance_without_invite
-    else:
-        clients = {"new": 0, "updated": 0, "unchanged": 0}
-        without_invite = facts.has_balance_no_login if opts.invites == "none" else 0
     issue_counts = dict(sorted(facts.issue_counts.items()))
-    issue_counts["balance_without_invite"] = without_invite
+    issue_counts["balance_without_invite"] = _balance_without_invite(opts, facts, load)
     return {
         "run_id": run_id,
         "tenant": opts.tenant,
         "status": status,
-        "source": {
-            "file": str(opts.file),
-            "sha256": land.sha256,
-            "format": land.format,
-            "encoding": land.encoding,
-            "delimiter": land.delimiter,
-            "system": land.source_system,
-        },
+        "source": _source(opts, land),
         "rows": rows,
-        "clients": clients,
+        "clients": _clients(load),
         "invites_queued": load.invites_queued if (load is not None and status == "loaded") else 0,
         "balances": facts.balances,
         "issue_counts": issue_counts,
@@ -130,11 +125,35 @@ def build_summary(*, run_id, opts, land, facts: RunFacts, gate, status, load, pa
     }
 
 
+def _source(opts, land) -> dict:
+    """The file as it was read."""
+    return {
+        "file": str(opts.file),
+        "sha256": land.sha256,
+        "format": land.format,
+        "encoding": land.encoding,
+        "delimiter": land.delimiter,
+        "system": land.source_system,
+    }
+
+
+def _clients(load) -> dict:
+    """Clients by outcome; all 0 when nothing was planned (blocked or failed)."""
+    if load is None:
+        return {"new": 0, "updated": 0, "unchanged": 0}
+    return {"new": load.clients_new, "updated": load.clients_updated, "unchanged": load.clients_unchanged}
+
+
+def _balance_without_invite(opts, facts: RunFacts, load) -> int:
+    """Clients holding a balance no invitation lets them claim (docs/CONTRACT.md §5): the
+    load's count, or with --invites none the marts' when the load never planned."""
+    if load is not None:
+        return load.balance_without_invite
+    return facts.has_balance_no_login if opts.invites == "none" else 0
+
+
 def ensure_run_results(con) -> None:
-    con.execute(
-        "create table if not exists raw.run_results (run_id varchar, tenant varchar, status varchar, "
-        "finished_at timestamp, summary json)"
-    )
+    ensure_raw_schema(con)  # raw.run_results is one of the raw layer's tables
 
 
 def record_result(warehouse: Path, summary: dict) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from sqlalchemy import text
 
+from ferry.ingest.raw import ensure_raw_schema
 from ferry.target.db import parse_target, read_transaction
 
 
@@ -40,8 +41,7 @@ def read_target_snapshot(target_url: str, tenant: str) -> TargetSnapshot:
 
 
 def write_target_snapshot(con, run_id: str, logins, account_emails) -> None:
-    con.execute("create table if not exists raw.target_logins (run_id varchar, login_key varchar, email_key varchar)")
-    con.execute("create table if not exists raw.target_accounts (run_id varchar, email_key varchar)")
+    ensure_raw_schema(con)
     # a tenant can hold many logins: one INSERT ... SELECT from Arrow, not one per row
     if logins:
         con.register(

@@ -6,18 +6,19 @@ them, the plan tables and the target's tables, so the only per-row work is the c
 
 A run's few (kind, card_template) pairs ride along in the clients' rows (amount_<n>,
 tier_<n>), and stage_balances is a view that unfolds them into rows: one staged row per
-client instead of three (SQLite: 2M balance rows through Python cost 2.4 s, four more
-values per client 0.6 s). More than config.STAGE_MAX_PAIRS pairs, or marts that are not one row per
+client instead of three (a staged row costs far more than a few more values on a row that
+is staged anyway). More than config.STAGE_MAX_PAIRS pairs, or marts that are not one row per
 client and pair, are staged as rows in a stage_balances table, as they come.
 
-- PostgreSQL: DuckDB writes CSV, psycopg streams it with COPY (≈1M rows/s). DuckDB
-  writes part n+1 on a worker thread (it releases the GIL) while the server copies part n.
+- PostgreSQL: DuckDB writes CSV, psycopg streams it with COPY (the rows never become
+  Python objects). DuckDB writes part n+1 on a worker thread (it releases the GIL) while the
+  server copies part n.
 - SQLite: the stage is a scratch SQLite file of its own, filled before the load's
   transaction opens and ATTACHed to it as `stage`. ADBC's SQLite driver binds DuckDB's
-  Arrow batches in C: no Python object per value (1M clients: 5.6 s through sqlite3's
-  executemany, 2.4 s this way) and the GIL is free meanwhile. It never opens the target:
-  two SQLite libraries in one process must not hold one file at once (their POSIX locks
-  would cancel each other), and the scratch file is only attached once ADBC has closed it.
+  Arrow batches in C: no Python object per value (as sqlite3's executemany needs) and the
+  GIL is free meanwhile. It never opens the target: two SQLite libraries in one process
+  must not hold one file at once (their POSIX locks would cancel each other), and the
+  scratch file is only attached once ADBC has closed it.
 The warehouse is opened read-only and closed before any target table is touched.
 """
 
@@ -119,7 +120,7 @@ def create_stage_tables(conn: Connection, d: Dialect, pairs: list[tuple] | None 
     # temp tables live in temp_buffers (8 MB by default): a 1M-row stage would spill to
     # disk on every pass. Allowed only before the session's first temp table, and each
     # load has a session of its own. Limits, not allocations. JIT compiles each big
-    # one-shot statement for ~0.5 s and never wins it back here.
+    # one-shot statement and never wins the compile time back here.
     conn.exec_driver_sql(
         "SELECT set_config('temp_buffers', '1GB', true), set_config('work_mem', '256MB', true), "
         "set_config('jit', 'off', true)"
@@ -164,8 +165,9 @@ SCRATCH_PREFIX = ".ferry-stage-"
 @contextmanager
 def scratch_stage(warehouse: Path, run_id: str) -> Iterator[ScratchStage]:
     """SQLite: the run's stage in a scratch folder next to the warehouse, deleted
-    afterwards. Next to the warehouse, not in /tmp: that can be RAM-backed, and a 1M-client
-    stage is ~0.3 GB. A folder a killed run left behind goes with the next run's."""
+    afterwards. Next to the warehouse, not in /tmp: that can be RAM-backed, and a big run's
+    stage would then hold memory through the whole load. A folder a killed run left behind
+    goes with the next run's."""
     folder = Path(warehouse).resolve().parent
     _remove_abandoned(folder)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=folder) as tmp:
@@ -198,7 +200,7 @@ def build_sqlite_stage(path: Path, warehouse: Path, run_id: str) -> dict[str, De
         totals, pairs, _, jobs = _jobs(duck, run_id, warehouse)
         with adbc.connect(str(path), autocommit=True) as stage, stage.cursor() as cur:
             # a scratch file, read back by this process and deleted: nothing to roll back
-            # to and no crash to survive, so no journal and no fsync (0.15 s per 1M);
+            # to and no crash to survive, so no journal and no fsync (no waiting on the disk);
             # each statement commits on its own (synchronous cannot change inside one)
             cur.execute("PRAGMA journal_mode = OFF")
             cur.execute("PRAGMA synchronous = OFF")
@@ -307,7 +309,8 @@ def _stage_pg(
     conn: Connection, duck, warehouse: Path, run_id: str, pairs: list[tuple] | None, absent: set[str], jobs: list
 ) -> None:
     """DuckDB writes the clients' CSV in parts (by client_key) on a worker thread; the
-    server copies each part as soon as it is written (1M clients: 4.7 s → 3.7 s)."""
+    server copies each part as soon as it is written, so the export and the COPY overlap
+    instead of following each other."""
     low, high = _read(
         duck, "select min(client_key), max(client_key) from marts.clients where run_id = ?", [run_id], warehouse
     )[0]
@@ -344,10 +347,10 @@ def _copy_csv(conn: Connection, table: str, columns: tuple[str, ...], path: Path
 def _open_warehouse(warehouse: Path):
     """Read-only, with a small memory limit and one thread: the gate's process validates
     meanwhile, and the two together must stay within a 2 GB machine's budget and two cores.
-    DuckDB spills the stage's sort to disk beyond the limit; a 1M-client stage takes no
-    longer at 256 MB than at 1 GB, and peaks at 0.6 GB instead of 0.85 GB. Alone, two
-    threads stage 1M clients in 2.5 s and one in 3.3 s; beside the gate, one thread leaves
-    it a core of its own (gate 3.5-3.8 s -> 3.0 s, the run 27.1 s -> 26.0 s)."""
+    DuckDB spills the stage's sort to disk beyond the limit (config.STAGE_MEMORY): a big
+    stage takes no longer under the small limit than under a large one, and peaks lower.
+    Alone, two threads stage faster than one; beside the gate, one thread leaves it a core
+    of its own, and both the gate and the whole run finish sooner."""
     try:
         return duckdb.connect(
             str(warehouse), read_only=True, config={"memory_limit": config.STAGE_MEMORY, "threads": 1}

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from ferry import config
-from ferry.errors import TargetError
+from ferry.errors import ControlTotalsMismatch
 from ferry.target.db import Dialect, schema_indexes
 from ferry.target.plan import COMPARED, LOGIN_FIELDS
 
@@ -82,9 +82,9 @@ def apply_plan(
 
 def bulk_indexes(conn: Connection, d: Dialect, plan) -> list[tuple[str, str]]:
     """(name, CREATE statement) of the indexes to build once after the inserts instead of
-    row by row, when the load adds at least as many clients as the target holds: 1M
-    clients into random places of the e-mail and match_key indexes cost about twice a
-    sorted build (SQLite 5.3 s vs 3.4 s, PostgreSQL 8 s vs 2.5 s). SQLite takes balances
+    row by row, when the load adds at least as many clients as the target holds: inserting
+    that many clients into random places of the e-mail and match_key indexes costs more than
+    one sorted build afterwards, on both targets. SQLite takes balances
     and invitations (in client order) as cheaply as a build; PostgreSQL does not. The
     login and account indexes stay unless the run registers someone.
     PostgreSQL only into a booking database without any client, and only if the tables'
@@ -127,8 +127,8 @@ def _indexes_dropped(conn: Connection, d: Dialect, indexes: list[tuple[str, str]
     """Drop the indexes for the block, then build them again in the same transaction: a
     rollback or a crash restores them, and a unique index that no longer holds fails the
     load as the insert would have. PostgreSQL: the tables were empty, so their statistics
-    are missing; without them the next run matches by sorting instead of hashing (7 s vs
-    5 s per 1M), and autovacuum may be off or late."""
+    are missing; without them the next run matches by sorting instead of hashing, which is
+    slower, and autovacuum may be off or late."""
     for name, _ in indexes:
         conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
     yield
@@ -256,7 +256,9 @@ def control_totals(
         if abs(s - t) > TOTALS_TOLERANCE:
             differing.append(f"{kind} source {s:.2f} vs target {t:.2f}")
     if differing:
-        raise TargetError("control totals differ: " + "; ".join(differing) + "; the load was rolled back")
+        raise ControlTotalsMismatch(
+            "control totals differ: " + "; ".join(differing) + "; the load was rolled back", totals
+        )
     return totals
 
 

@@ -16,6 +16,7 @@ import duckdb
 
 from ferry.config import PROJECT_DIR, quiet_environment
 from ferry.errors import FerryError
+from ferry.ingest.raw import ensure_raw_schema
 
 
 class TransformError(FerryError):
@@ -95,8 +96,7 @@ def project_fingerprint() -> str:
 def _built_fingerprint(warehouse: Path) -> str | None:
     con = duckdb.connect(str(warehouse))
     try:
-        con.execute("create schema if not exists raw")
-        con.execute("create table if not exists raw.dbt_state (fingerprint varchar, built_at timestamp)")
+        ensure_raw_schema(con)
         row = con.execute("select fingerprint from raw.dbt_state order by built_at desc limit 1").fetchone()
         return row[0] if row else None
     finally:

@@ -6,7 +6,7 @@ issues as (
 ),
 
 runs as (
-    select run_id, tenant from {{ source('raw', 'runs') }}
+    select run_id, tenant from {{ ref('stg_raw__all_runs') }}
 ),
 
 final as (

@@ -3,7 +3,7 @@ with
 
 loaded_runs as (
     select tenant, run_id, finished_at
-    from {{ source('raw', 'run_results') }}
+    from {{ ref('stg_raw__run_results') }}
     where status = 'loaded'
 ),
 

@@ -2,11 +2,11 @@
 with
 
 results as (
-    select * from {{ source('raw', 'run_results') }}
+    select * from {{ ref('stg_raw__run_results') }}
 ),
 
 runs as (
-    select * from {{ source('raw', 'runs') }}
+    select * from {{ ref('stg_raw__all_runs') }}
 ),
 
 final as (

@@ -1,6 +1,8 @@
 -- What each client holds: one row per client, balance kind and card template, the amount
--- summed over the client's rows (CONTRACT §5, §6). A kind appears for every client when
--- the file has its column, so a corrected file can also set a balance back to zero.
+-- summed over the client's rows (docs/CONTRACT.md §5, §6). A kind appears for every client
+-- when the file has its column, so a corrected file can also set a balance back to zero.
+-- The field kinds (entries, credits) come from var('field_balance_kinds'), what the card
+-- does with its balance from seeds/card_types.csv.
 with
 
 rows as (
@@ -12,18 +14,18 @@ rows as (
 
 mapped as (
     select
-        count(*) filter (where field = 'entries' and is_primary) > 0 as has_entries,
-        count(*) filter (where field = 'credits' and is_primary) > 0 as has_credits
+        {%- for kind in var('field_balance_kinds') %}
+        count(*) filter (where field = '{{ kind }}' and is_primary) > 0 as has_{{ kind }}{{ "," if not loop.last }}
+        {%- endfor %}
     from {{ ref('stg_raw__columns') }}
 ),
 
 templates as (
-    select * from {{ ref('stg_raw__card_templates') }}
-    where template = (select card_template from {{ ref('stg_raw__runs') }})
+    select * from {{ ref('int_card_template__in_force') }}
 ),
 
 card as (
-    select distinct template, type, first_visit_reward, kind
+    select distinct template, kind, first_visit_reward, balance_source, tier_rule
     from templates
 ),
 
@@ -34,31 +36,36 @@ tiers as (
 per_client as (
     select
         client_key,
-        sum(coalesce(entries_value, 0)) as entries,
-        sum(coalesce(credits_value, 0)) as credits,
+        {%- for kind in var('field_balance_kinds') %}
+        sum(coalesce({{ kind }}_value, 0)) as {{ kind }},
+        {%- endfor %}
         sum(coalesce(card_balance_value, 0)) as card_balance
     from rows
     group by client_key
 ),
 
 unioned as (
-    select client_key, 'entries' as kind, null::varchar as card_template, entries as amount
-    from per_client where (select has_entries from mapped)
+    {%- for kind in var('field_balance_kinds') %}
+    select
+        client_key,
+        '{{ kind }}' as kind,
+        null::varchar as card_template,
+        {{ kind }} as amount,
+        null::varchar as tier_rule
+    from per_client where (select has_{{ kind }} from mapped)
 
     union all
-    select client_key, 'credits', null, credits
-    from per_client where (select has_credits from mapped)
-
-    union all
+    {%- endfor %}
     select
         per_client.client_key,
         card.kind,
         card.template,
-        case card.type
-            when 'membership' then 0
-            when 'coupon' then card.first_visit_reward
+        case card.balance_source
+            when 'zero' then 0
+            when 'first_visit_reward' then card.first_visit_reward
             else per_client.card_balance
-        end
+        end,
+        card.tier_rule
     from per_client
     cross join card
 ),
@@ -67,8 +74,8 @@ with_tiers as (
     select
         unioned.*,
         case
-            when kind = 'membership' then (select tier from tiers order by position limit 1)
-            when kind = 'discount_spend' then (
+            when tier_rule = 'first' then (select tier from tiers order by position limit 1)
+            when tier_rule = 'highest_reached' then (
                 select tiers.tier from tiers
                 where tiers.min_spend <= unioned.amount
                 order by tiers.min_spend desc, tiers.position desc

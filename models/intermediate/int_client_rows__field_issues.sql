@@ -1,4 +1,4 @@
--- One row per problem with a single field of a single row (CONTRACT §3). Errors reject
+-- One row per problem with a single field of a single row (docs/CONTRACT.md §3). Errors reject
 -- the row; warnings let it load with the bad value emptied (and kept in phone_raw/extra).
 with
 
@@ -9,7 +9,7 @@ rows as (
 labels as (
     -- the header a user sees for each field, for the `column` of rejects.csv
     select
-        {%- for field in canonical_fields() %}
+        {%- for field in var('canonical_fields') %}
         coalesce(max(column_label) filter (where field = '{{ field }}' and is_primary), '{{ field }}')
             as {{ field }}_label{{ "," if not loop.last }}
         {%- endfor %}
@@ -69,13 +69,13 @@ issues as (
     union all
     select row_number, (select card_balance_label from labels), card_balance_raw, 'error', 'balance_invalid',
         '''' || ferry_show(card_balance_raw) || ''' is not a valid '
-        || case when card_type in ('stamp', 'multipass') then 'whole number' else 'number' end
+        || case when card_balance_must_be_whole then 'whole number' else 'number' end
         || ' for the ' || coalesce(card_template, '') || ' card'
     from rows where card_balance_raw is not null
-        and coalesce(card_type, '') not in ('membership', 'coupon')
+        and card_balance_source = 'file'
         and not coalesce(card_balance_negative, false)
         and (card_balance_value is null
-             or card_type in ('stamp', 'multipass') and not card_balance_is_whole)
+             or card_balance_must_be_whole and not card_balance_is_whole)
 
     union all
     select row_number, (select password_label from labels), null, 'warning', 'password_ignored',
@@ -85,9 +85,9 @@ issues as (
     union all
     select row_number, (select card_balance_label from labels), card_balance_raw, 'warning', 'balance_ignored',
         'a ' || card_type || ' card does not take a balance from the file: '
-        || case when card_type = 'coupon' then 'the client gets the template''s first-visit reward'
+        || case when card_balance_source = 'first_visit_reward' then 'the client gets the template''s first-visit reward'
                 else 'the client starts in the first tier' end
-    from rows where card_balance_raw is not null and card_type in ('membership', 'coupon')
+    from rows where card_balance_raw is not null and card_balance_source <> 'file'
 
     union all
     select row_number, label, raw, 'error', 'balance_negative',
@@ -101,7 +101,7 @@ issues as (
         union all
         select row_number, (select card_balance_label from labels), card_balance_raw
         from rows where card_balance_negative and card_balance_value is not null
-            and coalesce(card_type, '') not in ('membership', 'coupon')
+            and card_balance_source = 'file'
     )
 )
 

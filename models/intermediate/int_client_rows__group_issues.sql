@@ -1,4 +1,4 @@
--- Problems that only show across rows (CONTRACT §4) or against the target (§6).
+-- Problems that only show across rows (docs/CONTRACT.md §4) or against the target (§6).
 with
 
 rows as (

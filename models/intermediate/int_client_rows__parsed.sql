@@ -1,4 +1,4 @@
--- Every landed row with each field parsed by the rules of CONTRACT §3. Nothing is
+-- Every landed row with each field parsed by the rules of docs/CONTRACT.md §3. Nothing is
 -- decided here about keeping or rejecting a row; the flags say what is wrong.
 with
 
@@ -7,9 +7,8 @@ run as (
 ),
 
 card_template as (
-    select distinct template, type, first_visit_reward
-    from {{ ref('stg_raw__card_templates') }}
-    where template = (select card_template from run)
+    select distinct template, type, first_visit_reward, balance_source, whole_number
+    from {{ ref('int_card_template__in_force') }}
 ),
 
 cells as (
@@ -69,7 +68,7 @@ number_texts as (
     -- each amount's text with separators and currency removed, computed once
     select
         names.*,
-        {%- for field in ["entries", "credits", "card_balance"] %}
+        {%- for field in var('balance_fields') %}
         case when not regexp_full_match({{ field }}_raw, '[0-9]{1,15}')
              then ferry_number_text({{ field }}_raw) end as {{ field }}_text,
         {%- endfor %}
@@ -90,7 +89,7 @@ parsed as (
         -- birth date
         ferry_birth_date(birth_date_any) as birth_date,
         -- amounts: plain digits directly, anything else through the separator rules
-        {%- for field in ["entries", "credits", "card_balance"] %}
+        {%- for field in var('balance_fields') %}
         case when {{ field }}_text is null then cast({{ field }}_raw as decimal(20, 4))
              else ferry_number_value(ferry_text_unsigned({{ field }}_text)) end as {{ field }}_value,
         coalesce(ferry_text_is_negative({{ field }}_text), false) as {{ field }}_negative,
@@ -114,6 +113,10 @@ typed as (
         parsed.*,
         (select type from card_template) as card_type,
         (select template from card_template) as card_template,
+        -- what the card type does with the balance column (seeds/card_types.csv); without
+        -- a card template the column is read as a plain number
+        coalesce((select balance_source from card_template), 'file') as card_balance_source,
+        coalesce((select whole_number from card_template), false) as card_balance_must_be_whole,
         -- whole numbers: entries, stamps and visits
         entries_value is not null and entries_value = floor(entries_value) as entries_is_whole,
         card_balance_value is not null and card_balance_value = floor(card_balance_value)
@@ -124,15 +127,17 @@ typed as (
 flagged as (
     select
         typed.*,
-        -- a balance the client can spend; membership and coupon balances are not read
-        -- from the file, but a coupon gives every client the template's first-visit
-        -- reward: that is a balance too, so it needs an e-mail to be claimed (CONTRACT §3)
+        -- a balance the client can spend; some card types take no balance from the file,
+        -- but a coupon gives every client the template's first-visit reward: that is a
+        -- balance too, so it needs an e-mail to be claimed (docs/CONTRACT.md §3, §5)
         (
             coalesce(entries_value, 0) > 0 and not entries_negative
             or coalesce(credits_value, 0) > 0 and not credits_negative
             or coalesce(card_balance_value, 0) > 0 and not card_balance_negative
-               and coalesce(card_type, '') not in ('membership', 'coupon')
-            or coalesce(card_type = 'coupon' and (select first_visit_reward from card_template) > 0, false)
+               and card_balance_source = 'file'
+            or coalesce(
+                card_balance_source = 'first_visit_reward'
+                and (select first_visit_reward from card_template) > 0, false)
         ) as has_positive_balance,
         login_id is not null as has_login
     from typed

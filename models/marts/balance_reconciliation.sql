@@ -19,21 +19,21 @@ loaded as (
 ),
 
 card as (
-    select distinct template, type, kind, first_visit_reward
-    from {{ ref('stg_raw__card_templates') }}
-    where template = (select card_template from run)
+    -- what the run's card type does with the balance column (seeds/card_types.csv)
+    select distinct template, kind, first_visit_reward, balance_source
+    from {{ ref('int_card_template__in_force') }}
 ),
 
 source as (
-    select 'entries' as kind, sum(coalesce(entries, 0)) as source_total from rows
+    {%- for kind in var('field_balance_kinds') %}
+    select '{{ kind }}' as kind, sum(coalesce({{ kind }}, 0)) as source_total from rows
     union all
-    select 'credits', sum(coalesce(credits, 0)) from rows
-    union all
+    {%- endfor %}
     select
         kind,
-        case type
-            when 'membership' then 0
-            when 'coupon' then first_visit_reward * (select count(distinct client_key) from rows)
+        case balance_source
+            when 'zero' then 0
+            when 'first_visit_reward' then first_visit_reward * (select count(distinct client_key) from rows)
             else (select sum(coalesce(card_balance, 0)) from rows)
         end
     from card

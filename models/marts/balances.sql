@@ -1,4 +1,4 @@
--- The balances to load: one row per client, kind and card template (CONTRACT §5, §6).
+-- The balances to load: one row per client, kind and card template (docs/CONTRACT.md §5, §6).
 with
 
 balances as (

@@ -19,7 +19,7 @@ renamed as (
     select
         run_id,
         row_number,
-        {%- for field in canonical_fields() %}
+        {%- for field in var('canonical_fields') %}
         cells[(select column_index from primary_columns where field = '{{ field }}')] as {{ field }}_cell,
         {%- endfor %}
         cells

@@ -10,7 +10,7 @@ ZENAMU = "name and surname,email,entries,credits\nJohn Doe,john@example.com,1,10
 
 
 def test_every_module_imports_and_the_flow_builds():
-    import ferry.cli.main
+    import ferry.cli
     import ferry.gate.validate
     import ferry.ingest.land
     import ferry.report.summary

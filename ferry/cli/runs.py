@@ -1,0 +1,104 @@
+"""`ferry runs` and `ferry runs show`: the run history (docs/CONTRACT.md §8)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ferry.cli.app import fail, out, runs_app
+from ferry.cli.migrate import print_summary
+from ferry.config import default_home
+from ferry.errors import FerryError
+
+
+@runs_app.callback()
+def runs(
+    ctx: typer.Context,
+    tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's runs."),
+    home: Path | None = typer.Option(None, "--home", help="Warehouse, run reports, state."),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as a JSON list."),
+) -> None:
+    """List the runs (newest first): id, time, tenant, file, status, row and client counts."""
+    ctx.obj = {"home": home}
+    if ctx.invoked_subcommand is not None:
+        return
+    from ferry.report.history import list_runs
+
+    home = home or default_home()
+    items = list_runs(home, tenant)
+    if as_json:
+        sys.stdout.write(json.dumps(items, ensure_ascii=False) + "\n")
+        return
+    if not items:
+        out.print(f"no runs{f' of tenant {tenant}' if tenant else ''} in {Path(home) / 'runs'}", highlight=False)
+        return
+    # a pipe or a narrow terminal must never cut a run id: it is what `runs show` and `undo` take
+    console = out if out.is_terminal else Console(width=200)
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("run id", no_wrap=True, min_width=23)
+    table.add_column("started (UTC)", no_wrap=True)
+    table.add_column("tenant")
+    table.add_column("file", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    for col in ("read", "loaded", "rejected", "new", "updated"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in items:
+        rows, clients = r["rows"], r["clients"]
+        started = (r.get("started_at") or "").removesuffix(" UTC")
+        colour = {"loaded": "green", "dry_run": "green", "blocked": "yellow"}.get(r["status"], "red")
+        status = f"[{colour}]{r['status']}[/]" + (" [yellow](undone)[/]" if r.get("undone_at") else "")
+        table.add_row(
+            r["run_id"],
+            started,
+            r["tenant"],
+            Path(r["file"]).name,
+            status,
+            str(rows["read"]),
+            str(rows["loaded"]),
+            str(rows["rejected"]),
+            str(clients["new"]),
+            str(clients["updated"]),
+        )
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    ctx: typer.Context,
+    run_id: str,
+    home: Path | None = typer.Option(None, "--home", help="Warehouse, run reports, state."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run's summary.json only."),
+) -> None:
+    """One run's summary and paths."""
+    from ferry.report.history import load_run_summary
+
+    home = home or (ctx.obj or {}).get("home") or default_home()
+    try:
+        summary = load_run_summary(home, run_id)
+    except FerryError as exc:
+        fail(exc)
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        return
+    print_summary(summary)
+    from ferry.report.history import read_undo
+
+    undone = read_undo(Path(home) / "runs" / run_id)
+    if undone:
+        out.print(f"[yellow]undone[/] at {undone.get('undone_at')} in target {undone.get('target')}", highlight=False)
+    paths = summary.get("paths", {})
+    run_dir = Path(paths.get("run_dir") or Path(paths.get("summary", "")).parent)
+    for label, path in (
+        ("summary", paths.get("summary")),
+        ("gate", run_dir / "gate.json"),
+        ("data docs", paths.get("data_docs")),
+        ("warehouse", paths.get("warehouse")),
+        ("run dir", paths.get("run_dir")),
+    ):
+        if path:
+            out.print(f"{label + ':':<11}{path}", highlight=False, soft_wrap=True)
