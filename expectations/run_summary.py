@@ -10,7 +10,7 @@ def build_suite(max_reject_rate: float) -> gx.ExpectationSuite:
             column="reject_rate", min_value=0, max_value=max_reject_rate, meta={"check": "reject_rate_within_limit"}
         )
     )
-    # a shared login blocks the load whatever --max-reject-rate says (CONTRACT §4)
+    # a shared login blocks the load whatever --max-reject-rate says (docs/CONTRACT.md §4)
     suite.add_expectation(
         gx.expectations.ExpectColumnValuesToBeBetween(
             column="login_duplicates", min_value=0, max_value=0, meta={"check": "no_duplicate_logins"}

@@ -11,21 +11,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from ferry import rules
 from ferry.config import PROJECT_DIR
 from ferry.errors import InputError
 from ferry.ingest.raw import ensure_raw_schema
 
-CARD_TYPES = ("stamp", "cashback", "gift", "reward", "discount", "membership", "coupon", "multipass")
-KIND_BY_TYPE = {
-    "stamp": "stamps",
-    "cashback": "cashback",
-    "gift": "gift",
-    "reward": "reward",
-    "discount": "discount_spend",
-    "membership": "membership",
-    "coupon": "coupon",
-    "multipass": "visits",
-}
+# the card types and the balance kind each stores: seeds/card_types.csv, which the models
+# join too (docs/CONTRACT.md §5)
+CARD_TYPES: tuple[str, ...] = tuple(rules.CARD_TYPES)
+KIND_BY_TYPE: dict[str, str] = {t.type: t.kind for t in rules.CARD_TYPES.values()}
 
 
 @dataclass(frozen=True)
@@ -110,7 +104,7 @@ def templates_for_run(card_template: str | None, card_templates: Path | None) ->
 
 def write_card_templates(con, run_id: str, rows: list[TemplateRow]) -> None:
     ensure_raw_schema(con)
-    # the balance kind each card type stores (CONTRACT §5), decided here once for the SQL
+    # the balance kind each card type stores, for the auditor (the models join the seed)
     con.executemany(
         "insert into raw.card_templates (run_id, template, type, first_visit_reward, tier, min_spend, position, kind) "
         "values (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -19,6 +19,7 @@ import yaml
 from ferry.config import PROJECT_DIR
 from ferry.errors import InputError
 from ferry.fields import CANONICAL_FIELDS
+from ferry.rules import EMAIL_PATTERN
 
 ALIASES_PATH = PROJECT_DIR / "seeds" / "column_aliases.csv"
 
@@ -31,7 +32,8 @@ SKIP_MARKERS = ("", "-", "skip")
 
 HEADER_SEARCH_ROWS = 10
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# the e-mail rule the models apply (dbt_project.yml's email_pattern): a cell it accepts is data
+_EMAIL = re.compile(EMAIL_PATTERN)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_WORD = re.compile(r"[\W_]+")
 # Letters NFKD does not take apart.

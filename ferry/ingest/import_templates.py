@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ferry import rules
 from ferry.errors import InputError
 from ferry.ingest.card_templates import CARD_TYPES
 from ferry.report.csvsafe import write_safe_csv
@@ -86,8 +87,9 @@ def template_rows(kind: str, language: str = "en") -> tuple[list[str], list[str]
     fields = LAYOUTS.get(kind, CARD_LAYOUT)
     header = [HEADERS[f][language] for f in fields]
     example = [EXAMPLES[f] for f in fields]
-    if kind in ("membership", "coupon"):
-        example[fields.index("card_balance")] = ""  # these cards take no balance from the file
+    card = rules.CARD_TYPES.get(kind)
+    if card is not None and not card.takes_balance:
+        example[fields.index("card_balance")] = ""  # membership, coupon: no balance from the file
     return header, example
 
 

@@ -34,10 +34,11 @@ def recorded_version(con) -> int | None:
     present = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = 'raw' AND table_name = 'schema_version'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not present:  # asked this way, not by failing, so a caller's transaction stays usable
         return None
-    return con.execute("SELECT max(version) FROM raw.schema_version").fetchone()[0]
+    # fetchall: a result left unfinished would break the caller's next statement (register)
+    return con.execute("SELECT max(version) FROM raw.schema_version").fetchall()[0][0]
 
 
 def ensure_raw_schema(con) -> None:
