@@ -21,7 +21,7 @@ to about 100k.
 
 Planted in every file, with the row categories drawn independently for each row:
 
-| share | what | what the pipeline must say (CONTRACT §3/§4) |
+| share | what | what the pipeline must say (docs/CONTRACT.md §3/§4) |
 |---|---|---|
 | ~1 %   | same email and same name as another client, with more credits     | `merged` |
 | ~0.5 % | an exact copy of another row | `duplicate_row` |
@@ -1292,7 +1292,7 @@ def build_frame(rows: int, layout: str = "zenamu", encoding: str = "utf-8", seed
             "rows.duplicate": counts["duplicate_row"],
             "rows.valid": n - errors - counts["merged"] - counts["duplicate_row"],
         },
-        "note": "expected counts assume CONTRACT §3/§4; invalid phones, impossible dates and "
+        "note": "expected counts assume docs/CONTRACT.md §3/§4; invalid phones, impossible dates and "
         "unknown consent words add warnings only",
     }
     return out, side, meta

@@ -1,4 +1,4 @@
-"""The three ways a run can fail, each with its exit status (CONTRACT §1)."""
+"""The three ways a run can fail, each with its exit status (docs/CONTRACT.md §1)."""
 
 
 class FerryError(Exception):

@@ -142,7 +142,7 @@ def user_mapping(opts: RunOptions) -> tuple[Mapping | None, tuple[str | None, ..
 
 def needs_columns(path: Path, first: list[str]) -> InputError:
     # No cell is quoted: in a file without headers a password may sit in any column, and
-    # it must not reach an error message (CONTRACT §2). Positions say enough.
+    # it must not reach an error message (docs/CONTRACT.md §2). Positions say enough.
     emails = [i for i, c in enumerate(first, start=1) if looks_like_email(c)]
     why = (
         f"column {emails[0]} holds an e-mail address"

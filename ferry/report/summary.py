@@ -1,4 +1,4 @@
-"""Report: the run summary (CONTRACT §7), rejects.csv and the auditor's report.html.
+"""Report: the run summary (docs/CONTRACT.md §7), rejects.csv and the auditor's report.html.
 
 Everything is computed from the warehouse's marts and what the load returned, so the
 report states exactly what the gate saw and what the target received.

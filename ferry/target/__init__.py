@@ -8,7 +8,7 @@ writes, change log, control totals, indexes built after a bulk insert). Public e
 points: ferry/target/load.py, ferry/target/undo.py, ferry/target/contacts.py. Schema: schema_sqlite.sql and
 schema_postgres.sql (version 3; upgrades go in db.UPGRADES).
 
-Rules where the contract leaves a choice (CONTRACT §6):
+Rules where the contract leaves a choice (docs/CONTRACT.md §6):
 - Matching: a file client matches the tenant's client with the same lower(email) when it
   has an e-mail, else the one with the same match_key (the lowest id if the target holds
   duplicates). Matched clients get every field from the file (tags too: set, not merged,

@@ -1,4 +1,4 @@
-"""`ferry export-contacts`: the tenant's clients for an e-mail-marketing tool (CONTRACT §8).
+"""`ferry export-contacts`: the tenant's clients for an e-mail-marketing tool (docs/CONTRACT.md §8).
 
 Only clients with an e-mail address are exported (a contact without one is of no use to
 such a tool). Columns: email, first_name, last_name, phone, tags (comma-separated),

@@ -1,4 +1,4 @@
-"""Load: one run's marts into the target booking database, in one transaction (CONTRACT §6).
+"""Load: one run's marts into the target booking database, in one transaction (docs/CONTRACT.md §6).
 
     stage (bulk copy: PostgreSQL temp tables; SQLite a scratch file attached to the load)
     -> the gate's verdict (it validated meanwhile in its own process; no: nothing written)

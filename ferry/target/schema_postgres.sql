@@ -1,6 +1,6 @@
 -- The target booking database, schema version 3 (PostgreSQL).
 -- Keep in step with schema_sqlite.sql: same tables, columns, indexes and trigger.
--- CONTRACT §6 fixes the first columns of each table; the ones after them are Ferry's own
+-- docs/CONTRACT.md §6 fixes the first columns of each table; the ones after them are Ferry's own
 -- (match_key, created_run_id, run bookkeeping, the change log undo replays).
 -- tags/extra are JSON text on both databases, so every reader gets the same JSON string.
 -- balances.client_id and invite_queue.client_id carry no declared foreign key: checking 2M
@@ -125,7 +125,7 @@ CREATE TABLE IF NOT EXISTS change_log (
 );
 CREATE INDEX IF NOT EXISTS change_log_run ON change_log (run_id, table_name, action);
 
--- CONTRACT §6: a new account claims every unregistered client with its e-mail, in every
+-- docs/CONTRACT.md §6: a new account claims every unregistered client with its e-mail, in every
 -- tenant when the person registered in the app, in its own tenant only when a login import
 -- created it; their balances follow. Statement-level, so a bulk login import claims in one
 -- join; for the app's one-row insert it is the same as a row trigger.

@@ -115,7 +115,7 @@ CREATE TABLE IF NOT EXISTS change_log (
 );
 CREATE INDEX IF NOT EXISTS change_log_run ON change_log (run_id, table_name, action);
 
--- CONTRACT §6: see schema_postgres.sql. (SQLite's lower() folds ASCII letters only.)
+-- docs/CONTRACT.md §6: see schema_postgres.sql. (SQLite's lower() folds ASCII letters only.)
 CREATE TRIGGER IF NOT EXISTS accounts_claim_clients AFTER INSERT ON accounts
 BEGIN
     UPDATE clients

@@ -1,4 +1,4 @@
-"""Loyalty cards end to end (GitHub issue 5, CONTRACT §5): `--card-template` gives the
+"""Loyalty cards end to end (GitHub issue 5, docs/CONTRACT.md §5): `--card-template` gives the
 balance column its meaning for each of the eight card types, `--card-templates` brings the
 business's own templates, balances land in the target's `balances` (kind, card_template,
 amount, tier) and the gate reconciles the totals per kind. Real `ferry migrate` runs into

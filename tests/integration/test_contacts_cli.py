@@ -1,4 +1,4 @@
-"""`ferry export-contacts` (CONTRACT §8) after real migrations through the CLI, on SQLite and
+"""`ferry export-contacts` (docs/CONTRACT.md §8) after real migrations through the CLI, on SQLite and
 PostgreSQL: the marketing hand-off holds the tenant's clients with an e-mail, in the fixed
 columns, formula-safe, consent-filtered on request, and never another tenant's clients."""
 

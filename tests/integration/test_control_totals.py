@@ -1,4 +1,4 @@
-"""Control totals end to end (CONTRACT §1, §6; issue 6): the load re-reads the balances it
+"""Control totals end to end (docs/CONTRACT.md §1, §6; issue 6): the load re-reads the balances it
 wrote inside its own transaction and commits only if they equal the warehouse's totals.
 
 A trigger in the target skims every inserted balance (+1), the way a faulty or hostile

@@ -1,4 +1,4 @@
-"""`ferry runs [--tenant T]` and `ferry runs show RUN_ID` (CONTRACT §8): the run history,
+"""`ferry runs [--tenant T]` and `ferry runs show RUN_ID` (docs/CONTRACT.md §8): the run history,
 read from each run folder, through the real CLI after real runs."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""eTermin logins end to end (GitHub issue 5; CONTRACT §3 email required, §4 login
+"""eTermin logins end to end (GitHub issue 5; docs/CONTRACT.md §3 email required, §4 login
 duplicates, §6 accounts and registration): the real `ferry migrate` on real files, into
 SQLite and PostgreSQL alike, asserting what a user checks: the summary, rejects.csv and
 the target's clients, accounts and invitations."""
@@ -330,7 +330,7 @@ def test_replace_existing_deletes_old_contacts_keeps_appointments(migrate, tmp_p
 
 
 def test_a_login_without_a_password_still_registers_the_client(migrate, write_csv, home):
-    """CONTRACT §6: a client imported with a login gets an account and 'registered'; with no
+    """docs/CONTRACT.md §6: a client imported with a login gets an account and 'registered'; with no
     password to import, the person sets one through the app's password reset."""
     text = "name,email,Login ID,Passwort\nMax Muster,max@example.de,max.m,\n"
     run = migrate(write_csv(text), "--require-password-change")

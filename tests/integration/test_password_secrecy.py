@@ -1,4 +1,4 @@
-"""A clear password never leaves the file (GitHub issue 5, CONTRACT §2): land hashes it
+"""A clear password never leaves the file (GitHub issue 5, docs/CONTRACT.md §2): land hashes it
 (argon2id) before anything is written, so it is in no warehouse table, no log line, no
 report, no rejects.csv, no summary, no error message and not in the target.
 

@@ -1,4 +1,4 @@
-"""`ferry template` (GitHub issue 5, CONTRACT §8): an empty import template (headers + one
+"""`ferry template` (GitHub issue 5, docs/CONTRACT.md §8): an empty import template (headers + one
 example row) for zenamu, etermin, etermin-logins and every card type, in five languages,
 as CSV or xlsx; filled in, it migrates with no mapping.
 

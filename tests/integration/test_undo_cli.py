@@ -1,4 +1,4 @@
-"""`ferry undo RUN_ID` (CONTRACT §8) through the real CLI after real migrations, on SQLite
+"""`ferry undo RUN_ID` (docs/CONTRACT.md §8) through the real CLI after real migrations, on SQLite
 and PostgreSQL: migrate file A, then a corrected file B, undo B -> the target is exactly as
 A left it (B's new client gone, Anna's fields and balances back, B's invitation withdrawn);
 undo refuses, naming the client and changing nothing, once a client registered since."""

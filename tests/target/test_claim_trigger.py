@@ -1,4 +1,4 @@
-"""The claim trigger (CONTRACT §6): the database itself registers clients when a person's
+"""The claim trigger (docs/CONTRACT.md §6): the database itself registers clients when a person's
 account appears, so the booking app needs no code for it. Same test bodies on both DBs."""
 
 from __future__ import annotations

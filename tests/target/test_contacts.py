@@ -1,4 +1,4 @@
-"""`ferry export-contacts` (CONTRACT §8): the tenant's contacts, formula-safe UTF-8 CSV."""
+"""`ferry export-contacts` (docs/CONTRACT.md §8): the tenant's contacts, formula-safe UTF-8 CSV."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Target failures (CONTRACT §1, exit 3): a killed connection, an unreachable server — the
+"""Target failures (docs/CONTRACT.md §1, exit 3): a killed connection, an unreachable server — the
 load rolls back, says what happened without leaking the password, and a rerun is safe."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Loading a run into the target (CONTRACT §6): matching, set-not-add balances, idempotent
+"""Loading a run into the target (docs/CONTRACT.md §6): matching, set-not-add balances, idempotent
 reruns, invitations, logins, --replace-existing, dry runs, control totals, tenant lock.
 Every test runs on SQLite and PostgreSQL."""
 

@@ -1,4 +1,4 @@
-"""The target schema (CONTRACT §6): created when absent, the same on SQLite and PostgreSQL,
+"""The target schema (docs/CONTRACT.md §6): created when absent, the same on SQLite and PostgreSQL,
 versioned, and never created by anything that only reads."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`ferry undo RUN_ID` (CONTRACT §8): exact reversal in one transaction, or a refusal that
+"""`ferry undo RUN_ID` (docs/CONTRACT.md §8): exact reversal in one transaction, or a refusal that
 names what stands in the way. Same test bodies on SQLite and PostgreSQL."""
 
 from __future__ import annotations
