@@ -15,7 +15,9 @@ def build_suite() -> gx.ExpectationSuite:
     for expectation in (
         gx.expectations.ExpectColumnValuesToBeUnique(column="client_key", meta={"check": "clients.key_unique"}),
         gx.expectations.ExpectColumnValuesToBeUnique(column="match_key", meta={"check": "clients.match_key_unique"}),
-        gx.expectations.ExpectColumnValuesToNotBeNull(column="full_name", meta={"check": shared_check("clients.name_present")}),
+        gx.expectations.ExpectColumnValuesToNotBeNull(
+            column="full_name", meta={"check": shared_check("clients.name_present")}
+        ),
         gx.expectations.ExpectColumnValuesToMatchRegex(
             column="email", regex=EMAIL_REGEX, meta={"check": "clients.email_format"}
         ),

@@ -2,6 +2,8 @@
 
 import great_expectations as gx
 
+from ferry.rules import shared_check
+
 
 def build_suite(max_reject_rate: float) -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="run_summary")
@@ -18,7 +20,7 @@ def build_suite(max_reject_rate: float) -> gx.ExpectationSuite:
     )
     suite.add_expectation(
         gx.expectations.ExpectColumnPairValuesToBeEqual(
-            column_A="rows_read", column_B="rows_accounted", meta={"check": "rows_accounted"}
+            column_A="rows_read", column_B="rows_accounted", meta={"check": shared_check("rows_accounted")}
         )
     )
     suite.add_expectation(

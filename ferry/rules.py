@@ -62,7 +62,8 @@ BALANCE_FIELDS: tuple[str, ...] = tuple(_VARS["balance_fields"])
 CARD_TYPES: dict[str, CardType] = _card_types()
 
 # every balance kind the target can hold: entries and credits, then one per card type
-BALANCE_KINDS: tuple[str, ...] = tuple(_VARS["field_balance_kinds"]) + tuple(t.kind for t in CARD_TYPES.values())
+FIELD_BALANCE_KINDS: tuple[str, ...] = tuple(_VARS["field_balance_kinds"])  # entries, credits
+BALANCE_KINDS: tuple[str, ...] = FIELD_BALANCE_KINDS + tuple(t.kind for t in CARD_TYPES.values())
 
 # matched against the whole value (re.fullmatch, regexp_full_match); anchored_email_pattern()
 # for engines that search

@@ -1,4 +1,4 @@
-"""Loyalty card templates (CONTRACT §5): the shipped seeds or the user's own CSV.
+"""Loyalty card templates (docs/CONTRACT.md §5): the shipped seeds or the user's own CSV.
 
 The templates in force are written to raw.card_templates for each run, so the dbt models
 read one table whichever source they came from, and an auditor sees what was used.

@@ -116,7 +116,7 @@ def land(opts: RunOptions, run_id: str) -> LandResult:
     write(opts, result, path, columns, body, surplus, header_width, phones, has_passwords)
     del grid, rows, body
     # Arrow's allocator keeps freed blocks for reuse; transform and the gate's process need
-    # the memory more (1M rows: 0.23 GB back)
+    # the memory more
     pa.default_memory_pool().release_unused()
     return result
 

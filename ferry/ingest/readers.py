@@ -1,7 +1,7 @@
 """Read any client export into one shape: text cells with the row numbers a spreadsheet shows.
 
 `read_file` is the whole reading step, kept apart from the warehouse so a benchmark can time
-it alone. CSV goes through polars when it parses cleanly (1M rows well under a second) and
+it alone. CSV goes through polars when it parses cleanly (the fast path for big files) and
 through Python's csv module otherwise; both give the same cells, which the tests check.
 """
 

@@ -16,6 +16,7 @@ import duckdb
 
 from ferry.ingest.raw import ensure_raw_schema
 from ferry.report.csvsafe import write_safe_csv
+from ferry.rules import FIELD_BALANCE_KINDS
 
 REJECTS_HEADER = ("row", "column", "value", "severity", "code", "message")
 
@@ -80,8 +81,9 @@ def _row_counts(con, run_id: str) -> dict:
 
 
 def _balances(con, run_id: str) -> dict:
-    """Sum per balance kind; entries and credits are always stated, if only as 0 (§7)."""
-    balances = {"entries": 0, "credits": 0}
+    """Sum per balance kind; entries and credits are always stated, if only as 0
+    (docs/CONTRACT.md §7)."""
+    balances = dict.fromkeys(FIELD_BALANCE_KINDS, 0)
     for kind, total in con.execute(
         "select kind, sum(amount) from marts.balances where run_id = ? group by kind order by kind", [run_id]
     ).fetchall():

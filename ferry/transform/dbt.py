@@ -58,7 +58,7 @@ def run_dbt(args: list[str], warehouse: Path):
 
     The profile names the warehouse by its file name, relative to the working directory,
     which is the warehouse's folder while dbt runs: dbt re-parses the whole project
-    (~2 s) whenever the profile changes, and an absolute path would change it for every
+    (its slowest start) whenever the profile changes, and an absolute path would change it for every
     home. The same parse then serves every home (see _seed_parse).
     """
     quiet_environment()
@@ -156,7 +156,7 @@ def parse_cache(fingerprint: str) -> Path:
 
 def _seed_parse(parse: Path, fingerprint: str) -> None:
     """A home without dbt's parse starts from the cached one (dbt itself checks every file
-    against it and re-parses what changed), instead of parsing the project anew (~2 s)."""
+    against it and re-parses what changed), instead of parsing the project anew."""
     cached = parse_cache(fingerprint)
     if parse.exists() or not cached.is_file():
         return

@@ -6,9 +6,11 @@ extra_columns as (
     select
         column_index,
         -- repeated headers are told apart by their position, never merged
-        case when count(*) over (partition by column_label) > 1
-             then column_label || ' (column ' || column_index || ')'
-             else column_label end as extra_key
+        case
+            when count(*) over (partition by column_label) > 1
+                then column_label || ' (column ' || column_index || ')'
+            else column_label
+        end as extra_key
     from {{ ref('stg_raw__columns') }}
     where not is_primary
 ),

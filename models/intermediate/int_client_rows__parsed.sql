@@ -52,14 +52,18 @@ names as (
         ) as full_name,
         coalesce(
             first_name_in,
-            case when strpos(full_name_in, ' ') > 0
-                 then regexp_extract(full_name_in, '^(.*) [^ ]+$', 1)
-                 else full_name_in end
+            case
+                when strpos(full_name_in, ' ') > 0
+                    then regexp_extract(full_name_in, '^(.*) [^ ]+$', 1)
+                else full_name_in
+            end
         ) as first_name,
         coalesce(
             last_name_in,
-            case when first_name_in is null and strpos(full_name_in, ' ') > 0
-                 then regexp_extract(full_name_in, ' ([^ ]+)$', 1) end
+            case
+                when first_name_in is null and strpos(full_name_in, ' ') > 0
+                    then regexp_extract(full_name_in, ' ([^ ]+)$', 1)
+            end
         ) as last_name
     from trimmed
 ),
@@ -69,8 +73,10 @@ number_texts as (
     select
         names.*,
         {%- for field in var('balance_fields') %}
-        case when not regexp_full_match({{ field }}_raw, '[0-9]{1,15}')
-             then ferry_number_text({{ field }}_raw) end as {{ field }}_text,
+        case
+            when not regexp_full_match({{ field }}_raw, '[0-9]{1,15}')
+                then ferry_number_text({{ field }}_raw)
+        end as {{ field }}_text,
         {%- endfor %}
         ferry_parse_date_any(birth_date_raw, (select date_order from run)) as birth_date_any
     from names
@@ -90,20 +96,23 @@ parsed as (
         ferry_birth_date(birth_date_any) as birth_date,
         -- amounts: plain digits directly, anything else through the separator rules
         {%- for field in var('balance_fields') %}
-        case when {{ field }}_text is null then cast({{ field }}_raw as decimal(20, 4))
-             else ferry_number_value(ferry_text_unsigned({{ field }}_text)) end as {{ field }}_value,
+        case
+            when {{ field }}_text is null then cast({{ field }}_raw as decimal(20, 4))
+            else ferry_number_value(ferry_text_unsigned({{ field }}_text))
+        end as {{ field }}_value,
         coalesce(ferry_text_is_negative({{ field }}_text), false) as {{ field }}_negative,
         {%- endfor %}
         -- tags: the file's (split on , ; |) and the run's --tag values
         list_sort(list_distinct(list_concat(
             coalesce(list_filter(
                 list_transform(regexp_split_to_array(tags_raw, '[,;|]'), lambda t: ferry_trim(t)),
-                lambda t: t is not null), []::varchar[]),
+                lambda t: t is not null
+            ), []::varchar[]),
             (select run_tags from run)
         ))) as tags
     from number_texts
     left join {{ ref('stg_raw__phone_numbers') }} as phone_numbers
-        on phone_numbers.phone_raw = number_texts.phone_raw
+        on number_texts.phone_raw = phone_numbers.phone_raw
     left join consent_values
         on consent_values.value = lower(number_texts.consent_raw)
 ),
@@ -131,13 +140,18 @@ flagged as (
         -- but a coupon gives every client the template's first-visit reward: that is a
         -- balance too, so it needs an e-mail to be claimed (docs/CONTRACT.md §3, §5)
         (
-            coalesce(entries_value, 0) > 0 and not entries_negative
-            or coalesce(credits_value, 0) > 0 and not credits_negative
-            or coalesce(card_balance_value, 0) > 0 and not card_balance_negative
-               and card_balance_source = 'file'
+            (coalesce(entries_value, 0) > 0 and not entries_negative)
+            or (coalesce(credits_value, 0) > 0 and not credits_negative)
+            or (
+                coalesce(card_balance_value, 0) > 0
+                and not card_balance_negative
+                and card_balance_source = 'file'
+            )
             or coalesce(
                 card_balance_source = 'first_visit_reward'
-                and (select first_visit_reward from card_template) > 0, false)
+                and (select first_visit_reward from card_template) > 0,
+                false
+            )
         ) as has_positive_balance,
         login_id is not null as has_login
     from typed
@@ -157,6 +171,8 @@ final as (
 
 -- the working columns (names as written, number texts) are not written: no model reads them
 select
-    * exclude (full_name_in, first_name_in, last_name_in, tags_raw, entries_text, credits_text,
-               card_balance_text, birth_date_any)
+    * exclude (
+        full_name_in, first_name_in, last_name_in, tags_raw, entries_text, credits_text,
+        card_balance_text, birth_date_any
+    )
 from final

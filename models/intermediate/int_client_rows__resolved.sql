@@ -75,9 +75,9 @@ grouped as (
         ) as is_login_duplicate,
         login_groups.login_rows
     from candidates
-    left join emails on emails.email = candidates.email
-    left join login_groups on login_groups.login_key = candidates.login_key
-    left join taken on taken.login_key = candidates.login_key
+    left join emails on candidates.email = emails.email
+    left join login_groups on candidates.login_key = login_groups.login_key
+    left join taken on candidates.login_key = taken.login_key
 ),
 
 ok as (
@@ -95,9 +95,10 @@ firsts as (
     select ok.*, identical.first_identical_row
     from ok
     inner join identical
-        on identical.fingerprint = ok.fingerprint
-        and identical.email_lower is not distinct from ok.email_lower
-        and identical.full_name is not distinct from ok.full_name
+        on
+            ok.fingerprint = identical.fingerprint
+            and ok.email_lower is not distinct from identical.email_lower
+            and ok.full_name is not distinct from identical.full_name
 ),
 
 client_by_email as (
@@ -121,7 +122,7 @@ decided as (
             else coalesce(client_by_email.client_key, firsts.row_number)
         end as client_key
     from firsts
-    left join client_by_email on client_by_email.email = firsts.email
+    left join client_by_email on firsts.email = client_by_email.email
 ),
 
 resolved as (

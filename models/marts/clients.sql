@@ -69,7 +69,8 @@ keyed as (
         case
             when email is not null then 'email:' || email
             when external_id is not null then 'external_id:' || external_id
-            else 'name:' || lower(full_name) || '|' || coalesce(phone, phone_raw, '')
+            else
+                'name:' || lower(full_name) || '|' || coalesce(phone, phone_raw, '')
                 || '|' || coalesce(birth_date::varchar, '')
         end as base_match_key
     from aggregated
@@ -93,9 +94,10 @@ final as (
         -- ids
         (select run_id from run) as run_id,
         keyed.client_key,
-        case when numbered.match_number > 1
-             then keyed.base_match_key || '#' || numbered.match_number
-             else keyed.base_match_key
+        case
+            when numbered.match_number > 1
+                then keyed.base_match_key || '#' || numbered.match_number
+            else keyed.base_match_key
         end as match_key,
         external_id,
         -- text

@@ -5,7 +5,7 @@ with
 source as (
     select card_templates.*
     from {{ source('raw', 'card_templates') }} as card_templates
-    inner join {{ source('raw', 'current_run') }} as current_run using (run_id)
+    inner join {{ source('raw', 'current_run') }} using (run_id)
 ),
 
 renamed as (

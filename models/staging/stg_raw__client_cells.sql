@@ -12,7 +12,7 @@ primary_columns as (
 source as (
     select rows.*
     from {{ source('raw', 'rows') }} as rows
-    inner join {{ source('raw', 'current_run') }} as current_run using (run_id)
+    inner join {{ source('raw', 'current_run') }} using (run_id)
 ),
 
 renamed as (

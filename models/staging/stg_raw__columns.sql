@@ -4,7 +4,7 @@ with
 source as (
     select columns.*
     from {{ source('raw', 'columns') }} as columns
-    inner join {{ source('raw', 'current_run') }} as current_run using (run_id)
+    inner join {{ source('raw', 'current_run') }} using (run_id)
 ),
 
 renamed as (

@@ -4,7 +4,7 @@ with
 source as (
     select file_issues.*
     from {{ source('raw', 'file_issues') }} as file_issues
-    inner join {{ source('raw', 'current_run') }} as current_run using (run_id)
+    inner join {{ source('raw', 'current_run') }} using (run_id)
 ),
 
 renamed as (

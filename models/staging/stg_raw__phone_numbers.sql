@@ -4,7 +4,7 @@ with
 source as (
     select phone_numbers.*
     from {{ source('raw', 'phone_numbers') }} as phone_numbers
-    inner join {{ source('raw', 'current_run') }} as current_run using (run_id)
+    inner join {{ source('raw', 'current_run') }} using (run_id)
 ),
 
 renamed as (

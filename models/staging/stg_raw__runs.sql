@@ -4,7 +4,7 @@ with
 source as (
     select runs.*
     from {{ source('raw', 'runs') }} as runs
-    inner join {{ source('raw', 'current_run') }} as current_run using (run_id)
+    inner join {{ source('raw', 'current_run') }} using (run_id)
 ),
 
 renamed as (
@@ -24,7 +24,7 @@ renamed as (
             as require_password_change,
         coalesce(cast(json_extract(options, '$.replace_existing') as boolean), false)
             as replace_existing,
-        coalesce(cast(json_extract(options, '$.tags') as varchar[]), []::varchar[]) as run_tags,
+        coalesce(cast(json_extract(options, '$.tags') as varchar[]), cast([] as varchar[])) as run_tags,
         coalesce(cast(json_extract(options, '$.max_reject_rate') as double), 0) as max_reject_rate
     from source
 )

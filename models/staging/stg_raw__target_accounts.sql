@@ -4,7 +4,7 @@ with
 source as (
     select target_accounts.*
     from {{ source('raw', 'target_accounts') }} as target_accounts
-    inner join {{ source('raw', 'current_run') }} as current_run using (run_id)
+    inner join {{ source('raw', 'current_run') }} using (run_id)
 ),
 
 renamed as (

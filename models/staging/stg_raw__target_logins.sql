@@ -4,7 +4,7 @@ with
 source as (
     select target_logins.*
     from {{ source('raw', 'target_logins') }} as target_logins
-    inner join {{ source('raw', 'current_run') }} as current_run using (run_id)
+    inner join {{ source('raw', 'current_run') }} using (run_id)
 ),
 
 renamed as (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ferry.rules import SHARED_CHECKS
 from ferry.transform.dbt import dbt_args, run_dbt
 
 FILE = (
@@ -24,7 +25,17 @@ def test_dbt_data_and_unit_tests_pass_on_a_migrated_warehouse(migrate, write_csv
     assert result.success and not failed, failed
     assert any("merged_rows_add_their_balances" in name for name in outcomes)  # unit tests ran
     assert any("lookalikes_are_numbered" in name for name in outcomes)
-    assert "row_accounting_adds_up" in outcomes and "number_macro_reads_every_notation" in outcomes
+    assert "rows_accounted" in outcomes and "number_macro_reads_every_notation" in outcomes
+    # a check the gate runs too carries the gate's name (dbt_project.yml's shared_checks)
+    assert set(SHARED_CHECKS) <= set(outcomes)
+
+    # the unit tests alone, as `dbt test --select test_type:unit` runs them
+    units = run_dbt(dbt_args("test", home, "--select", "test_type:unit"), Path(home) / "warehouse.duckdb")
+    tests = [n for n in units.result.results if n.node.resource_type == "unit_test"]
+    failed = {n.node.name: str(n.status) for n in tests if str(n.status) != "pass"}
+    assert units.success and not failed, failed
+    models = {n.node.tested_node_unique_id.rsplit(".", 1)[-1] for n in tests}
+    assert len(tests) >= 9 and {"int_client_rows__resolved", "int_client_rows__field_issues"} <= models
 
 
 def test_a_new_home_starts_from_the_parse_an_earlier_home_left(migrate, write_csv, tmp_path, monkeypatch):
