@@ -55,6 +55,12 @@ def default_target(home: Path) -> str:
     return os.environ.get("FERRY_TARGET_URL") or f"sqlite:///{(home / 'booking.db').resolve()}"
 
 
+def lock_timeout() -> float:
+    """Seconds a run waits for another one: for the home's warehouse, or for the target's
+    tenant lock (FERRY_LOCK_TIMEOUT, default 600)."""
+    return float(os.environ.get("FERRY_LOCK_TIMEOUT") or 600)
+
+
 def default_country() -> str:
     """The region of phones written without +, when no --country says otherwise
     (docs/CONTRACT.md §1, §12); upper case, as the CLI makes a given --country."""

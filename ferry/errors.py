@@ -33,3 +33,10 @@ class ControlTotalsMismatch(TargetError):
     def __init__(self, message: str, control_totals: dict[str, dict[str, float]] | None = None):
         super().__init__(message)
         self.control_totals = dict(control_totals or {})
+
+
+class BusyError(FerryError):
+    """The home's warehouse stayed in use by another run longer than FERRY_LOCK_TIMEOUT:
+    nothing was written, running again is safe (exit 3, as a target that stayed locked)."""
+
+    exit_code = 3

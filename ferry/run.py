@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import json
 import secrets
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ from ferry.ingest.card_templates import templates_for_run, write_card_templates
 from ferry.ingest.process import land_beside
 from ferry.report import summary as report_step
 from ferry.target.snapshot import read_target_snapshot, write_target_snapshot
+from ferry.warehouse import WarehouseLock
 
 if TYPE_CHECKING:
     from ferry.gate.validate import GateResult
@@ -109,16 +111,23 @@ def prepare(opts: RunOptions, run_id: str, landed, snapshot, templates) -> None:
         con.close()
 
 
+def _tell_stderr(message: str) -> None:
+    print(f"ferry: {message}", file=sys.stderr, flush=True)
+
+
 def migrate(
     opts: RunOptions,
     step: Callable = lambda name, fn, *a, **k: fn(*a, **k),
     progress: Callable[[str, float | None], None] | None = None,
+    notice: Callable[[str], None] = _tell_stderr,
 ) -> RunOutcome:
     """The flow body. `step(name, fn, *args)` runs one step (plainly, or as a Prefect task);
-    `progress(step, seconds)` hears when a step starts (seconds None) and ends."""
-    from ferry.target.load import load_run
-    from ferry.transform.dbt import transform
+    `progress(step, seconds)` hears when a step starts (seconds None) and ends; `notice`
+    hears what the user should know while the run waits (never stdout: --json owns it).
 
+    The run holds the home's warehouse lock (ferry/warehouse.py) from land until its load
+    is staged and the gate has answered, and again while it writes its reports: runs on one
+    home never mix their warehouse work, and still load their targets in parallel."""
     quiet_environment(opts.home)
     check_options(opts)
     templates = templates_for_run(opts.card_template, opts.card_templates)  # bad ones: exit 2 before work
@@ -138,6 +147,32 @@ def migrate(
             timings[name] = round(time.perf_counter() - t0, 3)
             if progress:
                 progress(name, timings[name])
+
+    lock = WarehouseLock(opts.home, run_id, opts.tenant, on_wait=notice)
+    lock.acquire()
+    try:
+        landed, checked, loaded, failure = _warehouse_steps(opts, run_id, run_dir, templates, timed, lock)
+    finally:
+        lock.release()
+    loaded, failure, status = _settle(checked, loaded, failure, opts.dry_run)
+
+    t0 = time.perf_counter()
+    with lock:  # the report reads the run's marts and records its result in the warehouse
+        summary = write_reports(
+            opts, StepResults(run_id, run_dir, started_at, landed, checked, loaded, status, failure=failure)
+        )
+    timings["report"] = round(time.perf_counter() - t0, 3)
+    (run_dir / "timings.json").write_text(json.dumps(timings, indent=2))
+    if failure is not None:
+        return RunOutcome(summary=summary, exit_code=failure.exit_code)
+    return RunOutcome(summary=summary, exit_code=0 if checked.passed else 1)
+
+
+def _warehouse_steps(opts: RunOptions, run_id: str, run_dir: Path, templates, timed, lock: WarehouseLock):
+    """land -> snapshot -> prepare -> transform -> gate beside the load; the lock is given
+    up as soon as the load has staged and the gate has answered (docs/CONTRACT.md §9)."""
+    from ferry.target.load import load_run
+    from ferry.transform.dbt import transform
 
     landed = timed("land", land_beside, opts, run_id)
     snapshot = timed("snapshot", read_target_snapshot, opts.target_url, opts.tenant)
@@ -162,31 +197,20 @@ def migrate(
             opts.max_reject_rate,
             keep=landed.rows_read < config.GATE_KEEP_WORKER_BELOW,
         )
+
+        def verdict() -> bool:
+            # asked once the load has staged: the warehouse is no longer needed by this run
+            passed = pending.result().passed
+            lock.release()
+            return passed
+
         loaded, failure = None, None
         try:
-            loaded = timed(
-                "load",
-                load_run,
-                opts.warehouse,
-                run_id,
-                opts,
-                dry_run=opts.dry_run,
-                verdict=lambda: pending.result().passed,
-            )
+            loaded = timed("load", load_run, opts.warehouse, run_id, opts, dry_run=opts.dry_run, verdict=verdict)
         except TargetError as exc:
             failure = exc  # the transaction was rolled back: report what happened, then exit 3
         checked = pending.result()
-    loaded, failure, status = _settle(checked, loaded, failure, opts.dry_run)
-
-    t0 = time.perf_counter()
-    summary = write_reports(
-        opts, StepResults(run_id, run_dir, started_at, landed, checked, loaded, status, failure=failure)
-    )
-    timings["report"] = round(time.perf_counter() - t0, 3)
-    (run_dir / "timings.json").write_text(json.dumps(timings, indent=2))
-    if failure is not None:
-        return RunOutcome(summary=summary, exit_code=failure.exit_code)
-    return RunOutcome(summary=summary, exit_code=0 if checked.passed else 1)
+    return landed, checked, loaded, failure
 
 
 def _settle(

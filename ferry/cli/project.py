@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ferry.cli.app import app, fail, out
+from ferry.cli.app import app, err, fail, out
 from ferry.config import default_home
 from ferry.errors import FerryError, InputError
 
@@ -20,7 +20,16 @@ def docs(home: Path | None = typer.Option(None, "--home")) -> None:
     home = home or default_home()
     if not (home / "warehouse.duckdb").exists():
         fail(InputError(f"no warehouse in {home}: run `ferry migrate` first"))
-    path = generate_docs(home / "warehouse.duckdb", home)
+    from ferry.warehouse import WarehouseLock
+
+    def waiting(message: str) -> None:
+        err.print(f"[dim]ferry: {message}[/]", highlight=False)
+
+    try:
+        with WarehouseLock(home, "docs", "-", on_wait=waiting):  # dbt opens the warehouse: not during a run
+            path = generate_docs(home / "warehouse.duckdb", home)
+    except FerryError as exc:
+        fail(exc)
     out.print(f"warehouse documentation: {path}", highlight=False)
 
 

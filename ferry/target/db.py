@@ -11,7 +11,6 @@ Every connection Ferry makes to the target comes from here, so that
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from ferry.config import redact_url
+from ferry.config import lock_timeout, redact_url
 from ferry.errors import FerryError, TargetError
 
 SCHEMA_VERSION = 3
@@ -89,11 +88,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "invite_queue": ("tenant", "client_id", "email", "status", "created_at", "run_id"),
     "appointments": ("tenant", "client_id", "client_name", "starts_at"),
 }
-
-
-def lock_timeout() -> float:
-    """Seconds a migration waits for another one of the same tenant (FERRY_LOCK_TIMEOUT)."""
-    return float(os.environ.get("FERRY_LOCK_TIMEOUT") or 600)
 
 
 @dataclass(frozen=True)
