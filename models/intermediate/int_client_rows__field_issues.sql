@@ -78,8 +78,8 @@ issues as (
     from rows
     where
         entries_raw is not null
-        and not coalesce(entries_negative, false)
-        and (entries_value is null or not entries_is_whole)
+        -- a sign without a number ('-xx', '-') is invalid; a negative number is balance_negative
+        and (entries_value is null or (not coalesce(entries_negative, false) and not entries_is_whole))
 
     union all
     select
@@ -88,7 +88,6 @@ issues as (
     from rows
     where
         credits_raw is not null
-        and not coalesce(credits_negative, false)
         and credits_value is null
 
     union all
@@ -101,10 +100,12 @@ issues as (
     where
         card_balance_raw is not null
         and card_balance_source = 'file'
-        and not coalesce(card_balance_negative, false)
         and (
             card_balance_value is null
-            or card_balance_must_be_whole and not card_balance_is_whole
+            or (
+                not coalesce(card_balance_negative, false)
+                and card_balance_must_be_whole and not card_balance_is_whole
+            )
         )
 
     union all

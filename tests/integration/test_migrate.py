@@ -160,6 +160,28 @@ def test_errors_reject_rows(migrate, write_csv):
     }
 
 
+def test_a_sign_without_a_number_is_an_error_not_zero(migrate, write_csv, home):
+    """'-xx' or a lone '-' is no amount: the row is rejected, never loaded with 0."""
+    text = (
+        "name and surname,email,entries,credits\n"
+        "Dash Credits,dash@example.com,1,-\n"
+        "Junk Credits,junk@example.com,,-xx\n"
+        "Junk Entries,entries@example.com,-xx,\n"
+        "Trailing Sign,trail@example.com,,xx-\n"
+        "Good,good@example.com,1,2\n"
+    )
+    run = migrate(write_csv(text), "--max-reject-rate", "1")
+    assert run.exit_code == 0, run.stderr
+    assert {r["row"]: r["code"] for r in run.rejects()} == {
+        "2": "credits_invalid",
+        "3": "credits_invalid",
+        "4": "entries_invalid",
+        "5": "credits_invalid",
+    }
+    assert run.summary["rows"]["rejected"] == 4
+    assert sqlite_rows(home, "select email from clients") == [("good@example.com",)]
+
+
 def test_duplicates_merges_and_shared_emails(migrate, write_csv, home):
     text = (
         "name and surname,email,entries,credits\n"
