@@ -6,9 +6,11 @@ same arguments and partial parsing stays valid (a changing --vars forces a re-pa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -71,7 +73,10 @@ def run_dbt(args: list[str], warehouse: Path):
         os.environ["FERRY_WAREHOUSE"] = warehouse.name
         os.chdir(warehouse.parent)
         try:
-            result = dbtRunner().invoke(args)
+            # dbt prints a failing node's lines on stdout even when --quiet: stdout is the
+            # summary's alone under --json (docs/CONTRACT.md §1), so dbt speaks on stderr
+            with contextlib.redirect_stdout(sys.stderr):
+                result = dbtRunner().invoke(args)
         finally:
             os.chdir(previous)
             env = DuckDBConnectionManager._ENV

@@ -74,34 +74,54 @@ issues as (
     union all
     select
         row_number, (select entries_label from labels), entries_raw, 'error', 'entries_invalid',
-        '''' || ferry_show(entries_raw) || ''' is not a whole number of entries'
+        '''' || ferry_show(entries_raw) || ''''
+        || case
+            when entries_value >= {{ var('amount_limit') }} then ' is too large for an amount'
+            else ' is not a whole number of entries'
+        end
     from rows
     where
         entries_raw is not null
         -- a sign without a number ('-xx', '-') is invalid; a negative number is balance_negative
-        and (entries_value is null or (not coalesce(entries_negative, false) and not entries_is_whole))
+        and (
+            entries_value is null
+            or entries_value >= {{ var('amount_limit') }}
+            or (not coalesce(entries_negative, false) and not entries_is_whole)
+        )
 
     union all
     select
         row_number, (select credits_label from labels), credits_raw, 'error', 'credits_invalid',
-        '''' || ferry_show(credits_raw) || ''' is not a number of credits'
+        '''' || ferry_show(credits_raw) || ''''
+        || case
+            when credits_value >= {{ var('amount_limit') }} then ' is too large for an amount'
+            else ' is not a number of credits'
+        end
     from rows
     where
         credits_raw is not null
-        and credits_value is null
+        and (credits_value is null or credits_value >= {{ var('amount_limit') }})
 
     union all
     select
         row_number, (select card_balance_label from labels), card_balance_raw, 'error', 'balance_invalid',
-        '''' || ferry_show(card_balance_raw) || ''' is not a valid '
-        || case when card_balance_must_be_whole then 'whole number' else 'number' end
-        || ' for the ' || coalesce(card_template, '') || ' card'
+        '''' || ferry_show(card_balance_raw) || ''''
+        || case
+            when card_balance_value >= {{ var('amount_limit') }} then ' is too large for an amount'
+            when card_balance_must_be_whole then ' is not a valid whole number for the '
+            else ' is not a valid number for the '
+        end
+        || case
+            when card_balance_value >= {{ var('amount_limit') }} then ''
+            else coalesce(card_template, '') || ' card'
+        end
     from rows
     where
         card_balance_raw is not null
         and card_balance_source = 'file'
         and (
             card_balance_value is null
+            or card_balance_value >= {{ var('amount_limit') }}
             or (
                 not coalesce(card_balance_negative, false)
                 and card_balance_must_be_whole and not card_balance_is_whole

@@ -182,6 +182,32 @@ def test_a_sign_without_a_number_is_an_error_not_zero(migrate, write_csv, home):
     assert sqlite_rows(home, "select email from clients") == [("good@example.com",)]
 
 
+def test_amounts_too_large_are_errors_and_the_largest_allowed_sum_exactly(migrate, write_csv, home):
+    """A cell of 10^12 or more is invalid (it could not be summed and stored exactly);
+    just below it, a client's merged rows add up to the cent in the target."""
+    text = (
+        "name and surname,email,entries,credits\n"
+        "Big Spender,big@example.com,1,9999999999999999\n"
+        "Big Spender,big@example.com,2,9999999999999999\n"
+        "Many Entries,many@example.com,1000000000000,\n"
+        "Rich Client,rich@example.com,1,999999999999.99\n"
+        "Rich Client,rich@example.com,2,999999999999.99\n"
+    )
+    run = migrate(write_csv(text), "--max-reject-rate", "1")
+    assert run.exit_code == 0, run.stderr
+    rejects = {r["row"]: (r["code"], r["message"]) for r in run.rejects()}
+    assert {row: code for row, (code, _) in rejects.items()} == {
+        "2": "credits_invalid",
+        "3": "credits_invalid",
+        "4": "entries_invalid",
+    }
+    assert all("too large" in message for _, message in rejects.values())
+    assert run.summary["rows"]["merged"] == 1
+    assert run.summary["balances"]["credits"] == 1999999999999.98
+    (amount,) = sqlite_rows(home, "select amount from balances where kind = 'credits'")[0]
+    assert f"{float(amount):.2f}" == "1999999999999.98"
+
+
 def test_duplicates_merges_and_shared_emails(migrate, write_csv, home):
     text = (
         "name and surname,email,entries,credits\n"
