@@ -317,7 +317,12 @@ def _stage_pg(
     if low is not None:
         step = (high - low) // config.PG_COPY_PARTS + 1
         jobs = [_clients(pairs, run_id, absent, (lo, lo + step)) for lo in range(low, high + 1, step)] + jobs[1:]
-    with tempfile.TemporaryDirectory(prefix="ferry-stage-") as tmp, ThreadPoolExecutor(1) as pool:
+    # the clients' details stay in the home (never a shared /tmp), in a scratch folder that
+    # the next run removes if this one is killed, as for SQLite's stage
+    folder = Path(warehouse).resolve().parent
+    _remove_abandoned(folder)
+    scratch = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=folder)
+    with scratch as tmp, ThreadPoolExecutor(1) as pool:
         exports = []
         for n, (table, spec, where, order, params) in enumerate(jobs):
             path = Path(tmp) / f"{n}.csv"

@@ -626,9 +626,14 @@ def test_the_sqlite_stage_keeps_nulls_and_dates_and_leaves_nothing_behind(tmp_pa
     assert sql(url, "SELECT name FROM sqlite_master WHERE name LIKE 'stage%'") == []
 
 
-def test_a_scratch_stage_a_killed_run_left_is_removed_by_the_next(tmp_path, warehouse):
+def test_a_scratch_stage_a_killed_run_left_is_removed_by_the_next(target_url, warehouse):
+    """Both targets stage through scratch folders in the home (clients' details never go to
+    a shared /tmp), and a folder a killed run left is removed by the next run."""
     import subprocess
     import sys
+    import tempfile
+
+    in_tmp = set(Path(tempfile.gettempdir()).glob("ferry-stage-*"))
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     abandoned = warehouse.path.parent / f".ferry-stage-{int(gone.stdout)}-x1y2"
@@ -636,8 +641,10 @@ def test_a_scratch_stage_a_killed_run_left_is_removed_by_the_next(tmp_path, ware
     (abandoned / "stage.db").write_bytes(b"\0" * 1024)
     alive = warehouse.path.parent / f".ferry-stage-{os.getpid()}-busy"  # a run of this process, still going
     alive.mkdir()
-    load(warehouse, f"sqlite:///{tmp_path / 'booking.db'}", [client(**ANNA)])
+    load(warehouse, target_url, [client(**ANNA)])
     assert not abandoned.exists() and alive.exists()
+    assert sorted(p.name for p in warehouse.path.parent.glob(".ferry-stage-*")) == [alive.name]
+    assert set(Path(tempfile.gettempdir()).glob("ferry-stage-*")) <= in_tmp
 
 
 def _target_exists(url: str) -> bool:
