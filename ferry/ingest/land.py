@@ -34,7 +34,7 @@ from ferry.ingest.headers import (
 from ferry.ingest.passwords import hash_passwords
 from ferry.ingest.phones import is_known_region, normalize_list
 from ferry.ingest.raw import ensure_raw_schema
-from ferry.ingest.readers import read_file
+from ferry.ingest.readers import DELIMITERS, read_file
 
 HEAD_ROWS = 10
 
@@ -339,6 +339,7 @@ def write_rows(
     con.execute(
         f"INSERT INTO raw.rows (run_id, row_number, cells) SELECT ?, row_number, [{cells}] FROM land_rows", [run_id]
     )
+    joined_rows(con, run_id, body, named)
     if width > named and has_passwords:
         con.execute(
             """
@@ -365,6 +366,30 @@ def write_rows(
             """,
             [run_id, named + 1],
         )
+
+
+def joined_rows(con: duckdb.DuckDBPyConnection, run_id: str, body: pa.Table, named: int) -> None:
+    """Reject a row whose whole text sits in its first cell, split by another delimiter
+    (`Jana;jana@example.cz;5` in a comma file): loaded, it would be a client named after the
+    whole line with no e-mail and no balance (docs/CONTRACT.md §2, `row_delimiter`)."""
+    if named < 2:
+        return
+    delimiter = con.execute("SELECT delimiter FROM raw.runs WHERE run_id = ?", [run_id]).fetchall()
+    others = [d for d in DELIMITERS if not delimiter or d != delimiter[0][0]]
+    rest_blank = " AND ".join(f"trim(c{j}) = ''" for j in range(2, body.num_columns))
+    con.execute(
+        f"""
+        INSERT INTO raw.file_issues (run_id, row_number, column_name, value, severity, code, message)
+        SELECT $run, row_number, NULL, c1, 'error', 'row_delimiter',
+               'row ' || row_number || ' holds all its cells in the first column, split by another '
+               || 'delimiter than the rest of the file: the row is rejected; fix the row '
+               || '(or pass --delimiter when the whole file uses that one)'
+        FROM land_rows
+        WHERE trim(c1) <> '' AND {rest_blank}
+          AND list_max(list_transform($others, lambda d: len(string_split(c1, d)))) >= $parts
+        """,
+        {"run": run_id, "others": others, "parts": max(2, min(named, 3))},
+    )
 
 
 def columns_table(columns: list[Column]) -> pa.Table:

@@ -110,6 +110,10 @@ def read_csv(path: Path, data: bytes, encoding: str | None, delimiter: str | Non
     if not text.strip():
         raise InputError(f"{path.name}: the file is empty.")
     delimiter = check_delimiter(delimiter) if delimiter else detect_delimiter(text)
+    if not text.endswith(("\n", "\r")):
+        # a quote left open in the last line must break the file as it does with a final
+        # line break, instead of swallowing the rows after it (docs/CONTRACT.md §2)
+        text += "\r\n" if "\r\n" in text else "\n"
     table = parse_polars(text, delimiter)
     if table is None:
         table = parse_python(path, text, delimiter)

@@ -208,6 +208,30 @@ def test_amounts_too_large_are_errors_and_the_largest_allowed_sum_exactly(migrat
     assert f"{float(amount):.2f}" == "1999999999999.98"
 
 
+def test_a_row_joined_by_another_delimiter_is_rejected_not_loaded_as_a_name(migrate, write_csv, home):
+    text = (
+        "name and surname,email,entries,credits\n"
+        "Jan Novak,jan@example.cz,1,10\n"
+        "Jana Novakova;jana@example.cz;5;100\n"
+        "Eva Bila,eva@example.cz,,\n"
+    )
+    blocked = migrate(write_csv(text))
+    assert blocked.exit_code == 1 and blocked.summary["status"] == "blocked"
+    run = migrate(write_csv(text), "--max-reject-rate", "0.5")
+    assert run.exit_code == 0, run.stderr
+    assert run.summary["rows"]["read"] == 3 and run.summary["rows"]["rejected"] == 1
+    assert [(r["row"], r["code"], r["severity"]) for r in run.rejects()] == [("3", "row_delimiter", "error")]
+    names = [n for (n,) in sqlite_rows(home, "select full_name from clients order by id")]
+    assert names == ["Jan Novak", "Eva Bila"]
+
+
+def test_a_name_with_a_comma_in_a_semicolon_file_is_not_a_joined_row(migrate, write_csv, home):
+    run = migrate(write_csv("Name;Email;Credits\nNovak, Jan;;\nEva Bila;eva@example.cz;1\n"))
+    assert run.exit_code == 0, run.stderr
+    assert "row_delimiter" not in run.codes()
+    assert run.summary["rows"]["valid"] == 2
+
+
 def test_duplicates_merges_and_shared_emails(migrate, write_csv, home):
     text = (
         "name and surname,email,entries,credits\n"

@@ -145,6 +145,14 @@ def test_fast_and_reference_parsers_agree():
     assert parse_polars(text, ";").to_pylist() == parse_python(Path("x.csv"), text, ";").to_pylist()
 
 
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_an_unclosed_quote_in_a_file_without_a_final_line_break_is_still_an_error(tmp_path, eol):
+    """Without the last line break, the open quote must not swallow the rows after it."""
+    text = eol.join(["Name,Email", "Jana,jana@x.cz", '"Petr,petr@x.cz', "Eva,eva@x.cz", "Ota,ota@x.cz"])
+    with pytest.raises(InputError, match=r"clients.csv, row 3: a quote opened here is never closed"):
+        read_file(write(tmp_path, text.encode()))
+
+
 def test_unclosed_quote_is_an_input_error_naming_the_row(tmp_path):
     with pytest.raises(InputError, match=r"clients.csv, row 3: a quote opened here is never closed"):
         read_file(write(tmp_path, b'Name;Email\nJan;j@x.cz\n"Eva;e@x.cz\nPetr;p@x.cz\n'))
