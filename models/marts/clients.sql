@@ -63,7 +63,7 @@ aggregated as (
     select * from merged
 ),
 
-keyed as (
+plain_keyed as (
     select
         aggregated.*,
         case
@@ -72,8 +72,20 @@ keyed as (
             else
                 'name:' || lower(full_name) || '|' || coalesce(phone, phone_raw, '')
                 || '|' || coalesce(birth_date::varchar, '')
-        end as base_match_key
+        end as plain_match_key
     from aggregated
+),
+
+keyed as (
+    -- a key too long for a database index (a name of thousands of characters) is kept as
+    -- its kind and a hash: the same on every target, and stable across runs
+    select
+        * exclude (plain_match_key),
+        case
+            when length(plain_match_key) <= 256 then plain_match_key
+            else split_part(plain_match_key, ':', 1) || ':sha256:' || sha256(plain_match_key)
+        end as base_match_key
+    from plain_keyed
 ),
 
 shared_keys as (

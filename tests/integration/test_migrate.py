@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from tests.conftest import sqlite_rows
+from tests.target_fixtures import sql
 
 ZENAMU_EN = """name and surname,email,entries,credits,phone,consent
 John Doe,john.doe@example.com,0,1000,+420123456789,yes
@@ -408,3 +409,23 @@ def test_an_unexpected_error_is_one_line_and_a_log_file(migrate, write_csv, home
     logs = list((home / "errors").glob("*.log"))
     assert len(logs) == 1 and "Traceback" in logs[0].read_text() and str(logs[0]) in run.stderr.replace("\n", "")
     assert not (home / "booking.db").exists()
+
+
+def test_a_very_long_name_or_email_gives_the_same_result_on_every_target(migrate, write_csv, target_url):
+    """A name of thousands of characters loads on PostgreSQL as on SQLite (its match key is
+    hashed to fit an index); an e-mail longer than 254 characters is invalid on both."""
+    long_name = "Anna " + "Nováková" * 863
+    text = (
+        "name and surname,email,entries,credits\n"
+        f"{long_name},,,\n"
+        f"Bob Long,{'b' * 250}@example.com,,\n"
+        "Cyd Short,cyd@example.com,1,2\n"
+    )
+    run = migrate(write_csv(text), "--target", target_url)
+    assert run.exit_code == 0, run.stderr
+    assert run.summary["rows"]["loaded"] == 3 and run.codes() == {"email_invalid": 1}
+    names = sql(target_url, "SELECT full_name, email FROM clients ORDER BY id")
+    assert [len(r["full_name"]) for r in names] == [len(long_name), 8, 9]
+    assert names[1]["email"] is None
+    again = migrate(write_csv(text), "--target", target_url)  # the hashed key finds the client again
+    assert again.summary["clients"] == {"new": 0, "updated": 0, "unchanged": 3}
