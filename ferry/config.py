@@ -175,6 +175,53 @@ class RunOptions:
             kwargs[f.name] = flag.parse(value) if flag.parse and value is not None else value
         return cls(**kwargs)
 
+    @classmethod
+    def from_json(cls, **params: Any) -> RunOptions:
+        """The options from JSON-friendly values by field name (a Prefect deployment's
+        parameters): str for paths, lists for `columns` and `tags`; a name left out, or None
+        for a field with a default factory, takes the default. Choices are checked and values
+        parsed as `from_cli` does (an `InputError`, exit 2, names the first bad one); a str
+        for a list field is read as the CLI reads that option."""
+        import types
+        import typing
+
+        unknown = sorted(set(params) - {f.name for f in fields(cls)})
+        if unknown:
+            raise InputError(f"unknown option(s) {', '.join(unknown)} for a migration run")
+        hints = typing.get_type_hints(cls)
+        kwargs = {}
+        for f in fields(cls):
+            if f.name not in params or (params[f.name] is None and f.default_factory is not MISSING):
+                continue
+            flag, value = f.metadata["cli"], params[f.name]
+            hint = hints[f.name]
+            members = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+            kinds = {typing.get_origin(m) or m for m in members}  # e.g. {tuple, NoneType}
+            if flag.choices and value not in flag.choices:
+                raise InputError(f"{flag.name} must be one of {', '.join(flag.choices)}, got '{value}'")
+            if value is not None:
+                if isinstance(value, list | tuple):
+                    value = tuple(str(v) for v in value)
+                elif isinstance(value, str) and flag.parse and flag.type in (None, str):
+                    value = flag.parse(value)
+                elif isinstance(value, str) and tuple in kinds:
+                    value = (value,)
+                if Path in kinds:
+                    value = Path(value)
+                elif float in kinds and isinstance(value, int) and not isinstance(value, bool):
+                    value = float(value)
+            kwargs[f.name] = value
+        return cls(**kwargs)
+
+    def to_json(self) -> dict[str, Any]:
+        """The options as `from_json` takes them: paths as str, tuples as lists, the
+        target as given (unlike `as_record`, which hides its password)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
+        return out
+
     @property
     def target_url(self) -> str:
         return self.target or default_target(self.home)

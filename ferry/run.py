@@ -158,8 +158,11 @@ def migrate(
 
     t0 = time.perf_counter()
     with lock:  # the report reads the run's marts and records its result in the warehouse
-        summary = write_reports(
-            opts, StepResults(run_id, run_dir, started_at, landed, checked, loaded, status, failure=failure)
+        summary = step(
+            "report",
+            write_reports,
+            opts,
+            StepResults(run_id, run_dir, started_at, landed, checked, loaded, status, failure=failure),
         )
     timings["report"] = round(time.perf_counter() - t0, 3)
     (run_dir / "timings.json").write_text(json.dumps(timings, indent=2))
@@ -204,9 +207,15 @@ def _warehouse_steps(opts: RunOptions, run_id: str, run_dir: Path, templates, ti
             lock.release()
             return passed
 
+        def load(*args, **kwargs):
+            # a retried load (a Prefect task's retry) stages again: it takes the warehouse
+            # back first; the first attempt already holds it
+            lock.acquire()
+            return load_run(*args, **kwargs)
+
         loaded, failure = None, None
         try:
-            loaded = timed("load", load_run, opts.warehouse, run_id, opts, dry_run=opts.dry_run, verdict=verdict)
+            loaded = timed("load", load, opts.warehouse, run_id, opts, dry_run=opts.dry_run, verdict=verdict)
         except TargetError as exc:
             failure = exc  # the transaction was rolled back: report what happened, then exit 3
         checked = pending.result()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import os
 import sys
 import typing
 from collections.abc import Callable
@@ -67,14 +66,41 @@ def migrate(
 
 
 def run_migration(opts: RunOptions):
-    """Run as a Prefect flow when a Prefect API is configured, else the same body directly."""
-    if os.environ.get("PREFECT_API_URL") or os.environ.get("FERRY_ORCHESTRATOR") == "prefect":
-        from flows.migrate import migrate_clients
+    """Run as the Prefect flow when a Prefect API is configured (environment or profile),
+    else the same body directly; stderr says which (docs/CONTRACT.md §1)."""
+    from ferry import orchestrator
 
-        return migrate_clients(opts)
+    if orchestrator.uses_prefect():
+        where = orchestrator.api_url() or "a temporary local server"
+        err.print(f"[dim]ferry: running as Prefect flow {orchestrator.FLOW} on {where}[/]", highlight=False)
+        return _run_flow(opts)
+    err.print("[dim]ferry: running without Prefect (no Prefect API configured)[/]", highlight=False)
     from ferry.run import migrate as migrate_body
 
     return migrate_body(opts, progress=_progress if sys.stderr.isatty() else None)
+
+
+def _run_flow(opts: RunOptions):
+    """The flow in this process, its final state turned back into the plain run's outcome:
+    the summary and its exit code, or the FerryError (exit 2 or 3) it failed with."""
+    from contextlib import nullcontext
+
+    from ferry import orchestrator
+    from ferry.report.digest import exit_code
+    from ferry.run import RunOutcome
+
+    orchestrator.enter_prefect()
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.migrate import migrate_clients
+
+    url = orchestrator.api_url()
+    with temporary_settings({PREFECT_API_URL: url}) if url else nullcontext():
+        state = migrate_clients(**opts.to_json(), return_state=True)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise result
+    return RunOutcome(summary=result, exit_code=exit_code(result))
 
 
 STEP_LABELS = {

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ferry.cli.app import fail, out, runs_app
+from ferry.cli.app import err, fail, out, runs_app
 from ferry.cli.migrate import print_summary
 from ferry.config import default_home
 from ferry.errors import FerryError
@@ -30,7 +31,7 @@ def runs(
     from ferry.report.history import list_runs
 
     home = home or default_home()
-    items = list_runs(home, tenant)
+    items = _scheduled(tenant) + list_runs(home, tenant)
     if as_json:
         sys.stdout.write(json.dumps(items, ensure_ascii=False) + "\n")
         return
@@ -48,6 +49,11 @@ def runs(
     for col in ("read", "loaded", "rejected", "new", "updated"):
         table.add_column(col, justify="right", no_wrap=True)
     for r in items:
+        if r["status"] == "scheduled":
+            when = r["scheduled_at"] and datetime.fromisoformat(r["scheduled_at"]).astimezone(UTC)
+            shown = f"{when:%Y-%m-%d %H:%M:%S}" if when else ""
+            table.add_row(r["run_id"], shown, r["tenant"], Path(r["file"] or "").name, "[cyan]scheduled[/]")
+            continue
         rows, clients = r["rows"], r["clients"]
         started = (r.get("started_at") or "").removesuffix(" UTC")
         colour = {"loaded": "green", "dry_run": "green", "blocked": "yellow"}.get(r["status"], "red")
@@ -65,6 +71,20 @@ def runs(
             str(clients["updated"]),
         )
     console.print(table)
+
+
+def _scheduled(tenant: str | None) -> list[dict]:
+    """The Prefect deployment's runs still waiting for their time, when a Prefect API is
+    configured (docs/CONTRACT.md §8); without one nothing is imported or asked."""
+    from ferry import orchestrator
+
+    if not orchestrator.api_url():
+        return []
+    try:
+        return orchestrator.scheduled_runs(tenant)
+    except FerryError as exc:
+        err.print(f"[yellow]ferry: scheduled runs not shown:[/] {exc}", highlight=False, soft_wrap=True)
+        return []
 
 
 @runs_app.command("show")

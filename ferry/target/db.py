@@ -221,6 +221,48 @@ def target_errors(target: Target, what: str) -> Iterator[None]:
         raise
 
 
+# SQLSTATEs worth one more try: serialization failure, deadlock, lock not available,
+# the server shutting down or not yet accepting connections, any connection exception (08…)
+TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03"}
+TRANSIENT_TEXTS = (
+    "connection refused",
+    "connection reset",
+    "server closed the connection",
+    "terminating connection",
+    "could not connect",
+    "could not serialize",
+    "lock timeout",
+    "database is locked",
+    "the connection to the target was lost",
+    "holds this tenant's lock",
+    "locked by another writer",
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether the target may well accept the same load a little later: a refused or reset
+    connection, a serialization failure or a lock that timed out. Never a control-totals
+    mismatch, a constraint or a run already loaded: those fail the same way again. Safe to
+    retry because the load is one transaction (docs/CONTRACT.md §6)."""
+    from ferry.errors import ControlTotalsMismatch
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ControlTotalsMismatch) or "already loaded" in str(exc):
+            return False
+        if isinstance(exc, ConnectionError):  # refused, reset, aborted
+            return True
+        orig = getattr(exc, "orig", None) or exc
+        sqlstate = getattr(orig, "sqlstate", None) or ""
+        if sqlstate in TRANSIENT_SQLSTATES or sqlstate.startswith("08"):
+            return True
+        if any(t in str(orig).lower() for t in TRANSIENT_TEXTS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 # --------------------------------------------------------------------------- transactions
 
 

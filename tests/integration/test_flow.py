@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ferry.config import RunOptions
@@ -20,6 +22,8 @@ def test_every_module_imports_and_the_flow_builds():
 
     flow = flows.migrate.migrate_clients
     assert flow.name == "migrate_clients"
+    # a deployment's parameters: every `ferry migrate` option by its field name, JSON types
+    assert list(flow.parameters.properties) == [f.name for f in dataclasses.fields(RunOptions)]
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +41,9 @@ def test_flow_runs_the_pipeline_as_prefect_tasks(prefect_harness, tmp_path):
 
     path = tmp_path / "clients.csv"
     path.write_text(ZENAMU, encoding="utf-8")
-    opts = RunOptions(file=path, tenant="studio", home=tmp_path / "home")
-    outcome = migrate_clients(opts)
-    assert outcome.exit_code == 0
-    assert outcome.summary["status"] == "loaded"
-    assert outcome.summary["rows"]["loaded"] == 1
+    summary = migrate_clients(file=str(path), tenant="studio", home=str(tmp_path / "home"), tags=["vip"])
+    assert summary["status"] == "loaded"
+    assert summary["rows"]["loaded"] == 1
     assert (tmp_path / "home" / "booking.db").exists()
     # every step is a task of the flow run, the gate too (it waits for its own process
     # in a thread while the load stages)
@@ -50,5 +52,5 @@ def test_flow_runs_the_pipeline_as_prefect_tasks(prefect_harness, tmp_path):
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(limit=200, sort=TaskRunSort.EXPECTED_START_TIME_DESC)
     steps = {run.name.rsplit("-", 1)[0] for run in runs if run.state and run.state.is_completed()}
-    assert {"land", "transform", "gate", "load"} <= steps
+    assert {"land", "transform", "gate", "load", "report"} <= steps
     assert len({run.flow_run_id for run in runs}) == 1

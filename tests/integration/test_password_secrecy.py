@@ -205,7 +205,6 @@ def test_no_clear_password_in_a_prefect_run(tmp_path, caplog, capfd):
     import prefect.settings
     from prefect.testing.utilities import prefect_test_harness
 
-    from ferry.config import RunOptions
     from flows.migrate import migrate_clients
 
     caplog.set_level(logging.DEBUG)
@@ -213,21 +212,22 @@ def test_no_clear_password_in_a_prefect_run(tmp_path, caplog, capfd):
     path = blocked_xlsx(tmp_path / "logins.xlsx")
     with prefect_test_harness(server_startup_timeout=120):
         api_db = Path(prefect.settings.PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split(":///", 1)[1])
-        outcome = migrate_clients(RunOptions(file=path, tenant="studio", home=home, max_reject_rate=1.0))
-        assert outcome.exit_code == 1 and outcome.summary["status"] == "blocked"
-        assert outcome.summary["issue_counts"]["login_duplicate"] == 2
+        state = migrate_clients(file=str(path), tenant="studio", home=str(home), max_reject_rate=1.0, return_state=True)
+        summary = state.result(raise_on_failure=False)
+        assert state.is_failed() and summary["status"] == "blocked"
+        assert summary["issue_counts"]["login_duplicate"] == 2
         api_dump = dump_sqlite(api_db)
     # the number typed as a password is hashed as its digits (no ".0")
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     try:
         (cells,) = con.execute(
-            "select cells from raw.rows where run_id = ? and row_number = 2", [outcome.summary["run_id"]]
+            "select cells from raw.rows where run_id = ? and row_number = 2", [summary["run_id"]]
         ).fetchone()
     finally:
         con.close()
     assert PasswordHasher().verify(cells[4], "918273645012")
     texts = logged(caplog, capfd)
-    texts["flow result"] = json.dumps(outcome.summary, default=str) + repr(outcome)
+    texts["flow result"] = json.dumps(summary, default=str) + repr(state)
     texts["prefect api database"] = api_dump
     assert not (home / "booking.db").exists()  # blocked: the target was never created
     assert search(home, texts, folders=[api_db.parent]) == []
