@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli, sqlite_rows
+from tests.target_fixtures import PG_URL, needs_pg
 
 REPO = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -313,3 +314,44 @@ def test_the_load_is_never_retried_after_a_gate_block_or_a_lasting_error(server,
         with pytest.raises(ControlTotalsMismatch):
             flow_module._load_task(totals_differ, verdict=lambda: True)
         assert len(attempts) == 2
+
+
+@needs_pg
+def test_a_dropped_postgresql_connection_is_retried_and_loads_once(server, tmp_path, monkeypatch, pg_schema):
+    """The server ends the load's connection in the middle of its first insert (a trigger
+    terminates its own backend, once: a sequence is not rolled back); the flow retries the
+    load, which stages again and commits; every client is in the target once."""
+    import psycopg
+
+    import flows.migrate as flow_module
+    from ferry.target.db import ensure_schema, parse_target
+
+    schema, url = pg_schema
+    ensure_schema(parse_target(url))
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE SEQUENCE "{schema}".drops')
+        admin.execute(
+            f"""CREATE FUNCTION "{schema}".drop_once() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF nextval('"{schema}".drops') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+                    RETURN NEW;
+                END $$"""
+        )
+        admin.execute(
+            f'CREATE TRIGGER drop_once BEFORE INSERT ON "{schema}".clients '
+            f'FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".drop_once()'
+        )
+    monkeypatch.setattr(flow_module, "LOAD_RETRY_DELAYS", [0])
+    path, home = tmp_path / "good.csv", tmp_path / "home"
+    path.write_text(GOOD + "Jane Roe,jane@example.com,2,5\n", encoding="utf-8")
+    with _settings(server["url"]):
+        state = flow_module.migrate_clients(
+            file=str(path), tenant="studio", home=str(home), target=url, return_state=True
+        )
+    summary = state.result(raise_on_failure=False)
+    assert state.is_completed(), state
+    assert summary["status"] == "loaded" and summary["clients"]["new"] == 2
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        assert admin.execute(f'SELECT last_value FROM "{schema}".drops').fetchone()[0] == 2  # two attempts
+        emails = admin.execute(f'SELECT email FROM "{schema}".clients ORDER BY email').fetchall()
+    assert emails == [("jane@example.com",), ("john@example.com",)]
