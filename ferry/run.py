@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import os
 import secrets
 import sys
 import time
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from ferry import config
-from ferry.config import RunOptions, quiet_environment
+from ferry.config import RunOptions, quiet_environment, redact_url
 from ferry.errors import ControlTotalsMismatch, InputError, TargetError
 from ferry.gate.process import gate_in_worker, start_gate_worker, stop_gate_worker
 from ferry.ingest.card_templates import templates_for_run, write_card_templates
@@ -93,6 +94,30 @@ def check_options(opts: RunOptions) -> None:
     url = opts.target_url
     if not (url.startswith("sqlite:///") or url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))):
         raise InputError(f"--target must be sqlite:///path or postgresql://…, got '{url.split('://')[0]}://…'")
+    if not url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        try:
+            make_url(url).port  # noqa: B018  (a port that is not a number raises here, not in the load)
+        except ValueError:
+            raise InputError(f"--target {redact_url(url)}: the port is not a number") from None
+    check_home(Path(opts.home))
+
+
+def check_home(home: Path) -> None:
+    """The home must be a folder Ferry can write (exit 2 naming it), not a file or a
+    read-only place: found now, before a run starts, not as a traceback mid-run."""
+    if home.exists() and not home.is_dir():
+        raise InputError(f"--home {home}: is a file, not a folder; name a folder for Ferry's warehouse and reports")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe = home / f".ferry-write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(
+            f"--home {home}: Ferry cannot write there ({exc.strerror or exc}); name a writable folder"
+        ) from None
 
 
 def prepare(opts: RunOptions, run_id: str, landed, snapshot, templates) -> None:

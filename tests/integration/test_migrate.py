@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.conftest import sqlite_rows
 from tests.target_fixtures import sql
@@ -429,3 +430,30 @@ def test_a_very_long_name_or_email_gives_the_same_result_on_every_target(migrate
     assert names[1]["email"] is None
     again = migrate(write_csv(text), "--target", target_url)  # the hashed key finds the client again
     assert again.summary["clients"] == {"new": 0, "updated": 0, "unchanged": 3}
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--home", "{file}"], ["--home", "is a file, not a folder"]),
+        (["--home", "/proc/self/ferry-home"], ["--home", "cannot write there"]),
+        (["--target", "postgresql://ferry:secret@localhost:abc/booking"], ["port is not a number", "ferry:***@"]),
+    ],
+    ids=["home-is-a-file", "home-not-writable", "port-not-a-number"],
+)
+def test_unusable_environment_arguments_are_exit_2_not_a_bug(args, words, write_csv, tmp_path):
+    """A --home Ferry cannot use or a target URL that cannot be read is bad input (exit 2,
+    one line naming it, the password hidden), not an 'unexpected error'."""
+    from tests.conftest import run_cli
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    argv = [a.format(file=blocker) for a in args]
+    if "--home" not in argv:
+        argv += ["--home", str(tmp_path / "home")]
+    code, out, err = run_cli(
+        "migrate", str(write_csv("Name,Email\nJan,jan@example.cz\n")), "--tenant", "t", *argv, "--json"
+    )
+    assert code == 2, err
+    assert out == "" and "unexpected" not in err and "secret" not in err
+    assert all(w in err for w in words), err
