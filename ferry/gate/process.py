@@ -16,7 +16,9 @@ decided all the same.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -27,12 +29,27 @@ _lock = threading.Lock()
 _worker: ProcessPoolExecutor | None = None
 
 
+def _end_with(parent: int) -> None:
+    """In the worker: end when the process that started it is gone. A parent killed with
+    SIGKILL (a batch worker, a Prefect run) cannot stop its pool, and an idle worker would
+    otherwise wait for work forever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="ferry-parent-watch", daemon=True).start()
+
+
 def start_gate_worker() -> None:
     """Start this process's gate worker unless it runs already; the import begins now."""
     global _worker
     with _lock:
         if _worker is None:
-            _worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            _worker = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_end_with, initargs=(os.getpid(),)
+            )
             _worker.submit(warm_up)  # a pool spawns on its first task
 
 

@@ -63,3 +63,34 @@ def test_a_big_file_lands_in_a_process_of_its_own_with_the_same_result(migrate, 
     empty.write_text("\n\n", encoding="utf-8")
     failed = migrate(empty, "--dry-run", json_output=False)
     assert failed.exit_code == 2 and "empty" in failed.stderr
+
+
+def test_the_gate_process_ends_when_its_parent_is_killed(tmp_path):
+    """A run killed with SIGKILL (a batch worker, a Prefect run) cannot stop its gate
+    process; the gate process notices and ends instead of waiting for work forever."""
+    import subprocess
+    import sys
+
+    script = (
+        "import time\n"
+        "from ferry.gate import process\n"
+        "process.start_gate_worker()\n"
+        "pool = process._worker\n"
+        "while not getattr(pool, '_processes', None): time.sleep(0.01)\n"
+        "print(list(pool._processes)[0], flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    gate_pid = int(parent.stdout.readline())
+    os.kill(gate_pid, 0)  # alive while its parent is
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(gate_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(gate_pid, signal.SIGKILL)
+    raise AssertionError(f"gate process {gate_pid} outlived its killed parent")
