@@ -24,19 +24,17 @@ import queue
 import re
 import sys
 import threading
-import traceback
 import typing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import MISSING, dataclass, field, fields
-from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from ferry.config import RunOptions, default_home, quiet_environment
-from ferry.errors import FerryError, InputError
+from ferry.errors import FerryError, InputError, log_traceback
 
 STATUSES = ("loaded", "dry_run", "blocked", "failed", "input_error")
 # one run's record in the batch's JSON: exactly these keys (docs/CONTRACT.md §8)
@@ -284,7 +282,7 @@ def run_job(job: Job) -> dict:
     except FerryError as exc:  # the warehouse stayed busy, dbt failed
         return {**record, "status": "failed", "exit_code": exc.exit_code, "error": str(exc)}
     except Exception as exc:  # a bug: the traceback in a file, as `ferry migrate` does
-        log = _log_unexpected(exc, job.opts.home)
+        log = log_traceback(exc, job.opts.home)
         return {
             **record,
             "status": "failed",
@@ -304,16 +302,6 @@ def run_job(job: Job) -> dict:
         "error": error,
         "rows": summary["rows"],
     }
-
-
-def _log_unexpected(exc: Exception, home: Path) -> str:
-    log = Path(home) / "errors" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-        return f"details in {log}"
-    except OSError:
-        return "no log could be written"
 
 
 class _Worker:

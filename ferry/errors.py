@@ -1,5 +1,7 @@
 """The three ways a run can fail, each with its exit status (docs/CONTRACT.md §1)."""
 
+from pathlib import Path
+
 
 class FerryError(Exception):
     exit_code = 1
@@ -40,3 +42,19 @@ class BusyError(FerryError):
     nothing was written, running again is safe (exit 3, as a target that stayed locked)."""
 
     exit_code = 3
+
+
+def log_traceback(exc: BaseException, home: Path) -> str:
+    """Write a bug's traceback to `<home>/errors/`, so the user sees one line and the
+    report has the details; says where it went (or that it could not be written)."""
+    import os
+    import traceback
+    from datetime import UTC, datetime
+
+    log = Path(home) / "errors" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        return f"details in {log}"
+    except OSError:
+        return "no log could be written"

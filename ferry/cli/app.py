@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from ferry.errors import FerryError
+from ferry.errors import FerryError, log_traceback
 
 app = typer.Typer(
     add_completion=False,
@@ -30,16 +29,7 @@ def fail(exc: FerryError) -> None:
 
 def unexpected(exc: Exception, home: Path) -> None:
     """Report a bug without a wall of traceback (exit 1); the traceback goes to a file."""
-    import traceback
-    from datetime import datetime
-
-    log = Path(home) / "errors" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-        where = f"details in {log}"
-    except OSError:
-        where = "no log could be written"
+    where = log_traceback(exc, home)
     err.print(
         f"[bold red]ferry: unexpected error[/] ({type(exc).__name__}: {exc}); {where}. "
         "The target changes only in the load's one transaction; please report this.",

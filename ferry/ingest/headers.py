@@ -18,8 +18,7 @@ import yaml
 
 from ferry.config import PROJECT_DIR
 from ferry.errors import InputError
-from ferry.fields import CANONICAL_FIELDS
-from ferry.rules import EMAIL_PATTERN
+from ferry.rules import CANONICAL_FIELDS, EMAIL_PATTERN
 
 ALIASES_PATH = PROJECT_DIR / "seeds" / "column_aliases.csv"
 

@@ -5,7 +5,6 @@ import csv
 import pytest
 
 from ferry.errors import InputError
-from ferry.fields import CANONICAL_FIELDS
 from ferry.ingest.headers import (
     ALIASES_PATH,
     Dictionary,
@@ -18,6 +17,7 @@ from ferry.ingest.headers import (
     map_order,
     parse_field,
 )
+from ferry.rules import CANONICAL_FIELDS
 
 D = default_dictionary()
 
