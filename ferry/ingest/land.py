@@ -58,8 +58,10 @@ class LandResult:
     columns: dict[str, int]
 
 
-def land(opts: RunOptions, run_id: str) -> LandResult:
-    """Read opts.file and append this run to raw.* (replacing raw.current_run)."""
+def land(opts: RunOptions, run_id: str, db: Path | None = None) -> LandResult:
+    """Read opts.file and append this run to raw.* of `db` (the run's DuckDB file; the
+    home's warehouse by default), replacing raw.current_run."""
+    db = Path(db or opts.warehouse)
     mapping, order = user_mapping(opts)
     if not is_known_region(opts.country):
         raise InputError(f"--country {opts.country!r} is not a region code libphonenumber knows (e.g. CZ, DE, AT).")
@@ -94,7 +96,7 @@ def land(opts: RunOptions, run_id: str) -> LandResult:
     if has_passwords and body.num_columns - 1 > header_width:
         body = blank_surplus(body, header_width)
     body = hash_password_columns(body, columns)
-    phones = phone_table(body, columns, opts.country, opts.warehouse)
+    phones = phone_table(body, columns, opts.country, db)
 
     with open(path, "rb") as f:
         sha256 = hashlib.file_digest(f, "sha256").hexdigest()
@@ -113,7 +115,7 @@ def land(opts: RunOptions, run_id: str) -> LandResult:
         unmapped_columns=[c.header for c in columns if c.field is None and c.header is not None],
         columns={c.field: c.index for c in columns if c.field and not c.is_duplicate},
     )
-    write(opts, result, path, columns, body, surplus, header_width, phones, has_passwords)
+    write(opts, db, result, path, columns, body, surplus, header_width, phones, has_passwords)
     del grid, rows, body
     # Arrow's allocator keeps freed blocks for reuse; transform and the gate's process need
     # the memory more
@@ -259,6 +261,7 @@ def known_phones(warehouse: Path | None, country: str, values: pa.Array) -> pa.T
 
 def write(
     opts: RunOptions,
+    db: Path,
     result: LandResult,
     path: Path,
     columns: list[Column],
@@ -270,8 +273,8 @@ def write(
 ) -> None:
     """One transaction; the connection is closed before returning so the next step can open
     the warehouse."""
-    opts.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(opts.warehouse))
+    db.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db))
     try:
         con.execute("BEGIN")
         ensure_raw_schema(con)

@@ -19,15 +19,15 @@ from ferry.config import RunOptions
 from ferry.ingest.land import LandResult, land
 
 
-def land_beside(opts: RunOptions, run_id: str) -> LandResult:
+def land_beside(opts: RunOptions, run_id: str, db: Path | None = None) -> LandResult:
     """land(), for a big file in a spawned process while this one imports dbt."""
     if Path(opts.file).stat().st_size < config.LAND_APART_BYTES:
-        return land(opts, run_id)
+        return land(opts, run_id, db)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        future = pool.submit(land, opts, run_id)
+        future = pool.submit(land, opts, run_id, db)
         from dbt.cli.main import dbtRunner  # noqa: F401  transform's slow start
 
         try:
             return future.result()  # land's own errors (InputError: exit 2) come through as they are
         except BrokenProcessPool:
-            return land(opts, run_id)
+            return land(opts, run_id, db)
