@@ -61,6 +61,14 @@ def lock_timeout() -> float:
     return float(os.environ.get("FERRY_LOCK_TIMEOUT") or 600)
 
 
+def work_file_below() -> int:
+    """Exports smaller than this many bytes are worked in a DuckDB file of the run's own
+    and merged into the home's warehouse at the end, so runs on one home work in
+    parallel; bigger ones work in the warehouse itself (ferry/workspace.py).
+    FERRY_WORK_FILE_BELOW, default 4 MB (about 50,000 rows)."""
+    return int(os.environ.get("FERRY_WORK_FILE_BELOW") or 4_000_000)
+
+
 def default_country() -> str:
     """The region of phones written without +, when no --country says otherwise
     (docs/CONTRACT.md §1, §12); upper case, as the CLI makes a given --country."""
@@ -265,6 +273,8 @@ def redact_url(url: str) -> str:
 # readers: bytes read to detect encoding and delimiter; characters of text sampled for it
 SNIFF_BYTES = 1 << 20
 SAMPLE_CHARS = 64 * 1024
+# mapping: the cells of each column (from the top) sampled as evidence for its field
+MAPPING_SAMPLE_CELLS = 2000
 # land: files at least this big land in a process of their own while dbt imports
 LAND_APART_BYTES = 20_000_000
 # phones: from this many distinct numbers, a second process normalises half of them

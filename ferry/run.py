@@ -31,7 +31,7 @@ from ferry.ingest.card_templates import templates_for_run, write_card_templates
 from ferry.ingest.process import land_beside
 from ferry.report import summary as report_step
 from ferry.target.snapshot import read_target_snapshot, write_target_snapshot
-from ferry.warehouse import WarehouseLock
+from ferry.workspace import RunSpace, open_run_space
 
 if TYPE_CHECKING:
     from ferry.gate.validate import GateResult
@@ -120,14 +120,15 @@ def check_home(home: Path) -> None:
         ) from None
 
 
-def prepare(opts: RunOptions, run_id: str, landed, snapshot, templates) -> None:
-    """Write what the rules need besides the file: card templates and the target snapshot."""
+def prepare(opts: RunOptions, db: Path, run_id: str, landed, snapshot, templates) -> None:
+    """Write what the rules need besides the file into the run's DuckDB file `db`: card
+    templates and the target snapshot."""
     if "card_balance" in landed.columns and not opts.card_template:
         raise InputError(
             f"{opts.file}: column {landed.columns['card_balance']} holds a card balance; "
             "pass --card-template NAME so Ferry knows what kind of card it is"
         )
-    con = duckdb.connect(str(opts.warehouse))
+    con = duckdb.connect(str(db))
     try:
         report_step.ensure_run_results(con)
         write_card_templates(con, run_id, templates)
@@ -173,41 +174,48 @@ def migrate(
             if progress:
                 progress(name, timings[name])
 
-    lock = WarehouseLock(opts.home, run_id, opts.tenant, on_wait=notice)
-    lock.acquire()
+    space = open_run_space(opts, run_id, notice)
     try:
-        landed, checked, loaded, failure = _warehouse_steps(opts, run_id, run_dir, templates, timed, lock)
-    finally:
-        lock.release()
-    loaded, failure, status = _settle(checked, loaded, failure, opts.dry_run)
+        lock = space.lock
+        lock.acquire()
+        try:
+            landed, checked, loaded, failure = _warehouse_steps(opts, space, run_dir, templates, timed)
+        finally:
+            lock.release()
+        loaded, failure, status = _settle(checked, loaded, failure, opts.dry_run)
 
-    t0 = time.perf_counter()
-    with lock:  # the report reads the run's marts and records its result in the warehouse
-        summary = step(
-            "report",
-            write_reports,
-            opts,
-            StepResults(run_id, run_dir, started_at, landed, checked, loaded, status, failure=failure),
-        )
-    timings["report"] = round(time.perf_counter() - t0, 3)
+        t0 = time.perf_counter()
+        with lock:  # the report reads the run's marts and records its result in the warehouse
+            summary = step(
+                "report",
+                write_reports,
+                opts,
+                space,
+                StepResults(run_id, run_dir, started_at, landed, checked, loaded, status, failure=failure),
+            )
+        timings["report"] = round(time.perf_counter() - t0, 3)
+    finally:
+        space.close()
     (run_dir / "timings.json").write_text(json.dumps(timings, indent=2))
     if failure is not None:
         return RunOutcome(summary=summary, exit_code=failure.exit_code)
     return RunOutcome(summary=summary, exit_code=0 if checked.passed else 1)
 
 
-def _warehouse_steps(opts: RunOptions, run_id: str, run_dir: Path, templates, timed, lock: WarehouseLock):
-    """land -> snapshot -> prepare -> transform -> gate beside the load; the lock is given
-    up as soon as the load has staged and the gate has answered (docs/CONTRACT.md §9)."""
+def _warehouse_steps(opts: RunOptions, space: RunSpace, run_dir: Path, templates, timed):
+    """land -> snapshot -> prepare -> transform -> gate beside the load, in the run's DuckDB
+    file. Working in the home's warehouse, the run gives its lock up as soon as the load
+    has staged and the gate has answered (docs/CONTRACT.md §9)."""
     from ferry.target.load import load_run
     from ferry.transform.dbt import transform
 
-    landed = timed("land", land_beside, opts, run_id)
+    run_id, db, lock = space.run_id, space.db, space.lock
+    landed = timed("land", land_beside, opts, run_id, db)
     snapshot = timed("snapshot", read_target_snapshot, opts.target_url, opts.tenant)
-    timed("prepare", prepare, opts, run_id, landed, snapshot, templates)
+    timed("prepare", prepare, opts, db, run_id, landed, snapshot, templates)
     start_gate_worker()  # Great Expectations imports in its own process while dbt starts
     try:
-        timed("transform", transform, opts.warehouse, opts.home)
+        timed("transform", transform, db, opts.home, space.dbt_target, run_dir)
     except BaseException:
         stop_gate_worker(terminate=True)
         raise
@@ -219,7 +227,7 @@ def _warehouse_steps(opts: RunOptions, run_id: str, run_dir: Path, templates, ti
             timed,
             "gate",
             gate_in_worker,
-            opts.warehouse,
+            db,
             run_id,
             run_dir,
             opts.max_reject_rate,
@@ -240,7 +248,7 @@ def _warehouse_steps(opts: RunOptions, run_id: str, run_dir: Path, templates, ti
 
         loaded, failure = None, None
         try:
-            loaded = timed("load", load, opts.warehouse, run_id, opts, dry_run=opts.dry_run, verdict=verdict)
+            loaded = timed("load", load, db, run_id, opts, dry_run=opts.dry_run, verdict=verdict)
         except TargetError as exc:
             failure = exc  # the transaction was rolled back: report what happened, then exit 3
         checked = pending.result()
@@ -272,12 +280,12 @@ def _report_paths(opts: RunOptions, run: StepResults) -> dict[str, Path]:
     return {k: Path(v).resolve() for k, v in paths.items()}
 
 
-def write_reports(opts: RunOptions, run: StepResults) -> dict:
-    """rejects.csv, summary.json, the run's row in raw.run_results, then report.html
-    (docs/CONTRACT.md §7); returns the summary."""
+def write_reports(opts: RunOptions, space: RunSpace, run: StepResults) -> dict:
+    """rejects.csv, summary.json, the run in the home's warehouse (its rows, marts and
+    raw.run_results), then report.html (docs/CONTRACT.md §7); returns the summary."""
     from ferry.report.html import ReportInputs, render
 
-    facts = report_step.read_facts(opts.warehouse, run.run_id)
+    facts = report_step.read_facts(space.db, run.run_id)
     paths = _report_paths(opts, run)
     summary = report_step.build_summary(
         run_id=run.run_id,
@@ -294,7 +302,7 @@ def write_reports(opts: RunOptions, run: StepResults) -> dict:
         summary["error"] = run.error
     report_step.write_rejects(paths["rejects"], facts.issues)
     report_step.write_summary(paths["summary"], summary)
-    report_step.record_result(opts.warehouse, summary)
+    space.publish(lambda con: report_step.insert_result(con, summary))
     html = render(
         ReportInputs(
             summary=summary,

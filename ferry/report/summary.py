@@ -158,25 +158,16 @@ def ensure_run_results(con) -> None:
     ensure_raw_schema(con)  # raw.run_results is one of the raw layer's tables
 
 
-def record_result(warehouse: Path, summary: dict) -> None:
-    """Append how the run ended to raw.run_results, for the analyst views and history."""
-    con = duckdb.connect(str(warehouse))
-    try:
-        ensure_run_results(con)
-        # finished_at is UTC (a naive timestamp column); the analyst views present it as timestamptz
-        finished = datetime.now(UTC).replace(tzinfo=None)
-        con.execute(
-            "insert into raw.run_results values (?, ?, ?, ?, ?)",
-            [
-                summary["run_id"],
-                summary["tenant"],
-                summary["status"],
-                finished,
-                json.dumps(summary, ensure_ascii=False),
-            ],
-        )
-    finally:
-        con.close()
+def insert_result(con, summary: dict) -> None:
+    """Append how the run ended to raw.run_results on the warehouse connection `con`, for
+    the analyst views and history."""
+    ensure_run_results(con)
+    # finished_at is UTC (a naive timestamp column); the analyst views present it as timestamptz
+    finished = datetime.now(UTC).replace(tzinfo=None)
+    con.execute(
+        "insert into raw.run_results values (?, ?, ?, ?, ?)",
+        [summary["run_id"], summary["tenant"], summary["status"], finished, json.dumps(summary, ensure_ascii=False)],
+    )
 
 
 def write_summary(path: Path, summary: dict) -> None:

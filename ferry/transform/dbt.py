@@ -32,7 +32,8 @@ def dbt_dir(home: Path) -> Path:
     return Path(os.environ.get("FERRY_DBT_DIR") or Path(home) / "dbt").resolve()
 
 
-def dbt_args(command: str, home: Path, *extra: str) -> list[str]:
+def dbt_args(command: str, home: Path, *extra: str, target: Path | None = None, logs: Path | None = None) -> list[str]:
+    """dbt's arguments; `target` and `logs` default to the home's dbt folder."""
     folder = dbt_dir(home)
     return [
         command,
@@ -41,9 +42,9 @@ def dbt_args(command: str, home: Path, *extra: str) -> list[str]:
         "--profiles-dir",
         str(PROJECT_DIR),
         "--target-path",
-        str(folder / "target"),
+        str(target or folder / "target"),
         "--log-path",
-        str(folder / "logs"),
+        str(logs or folder / "logs"),
         "--quiet",
         *extra,
     ]
@@ -98,7 +99,8 @@ def project_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _built_fingerprint(warehouse: Path) -> str | None:
+def built_fingerprint(warehouse: Path) -> str | None:
+    """The project version that built the warehouse's seeds and views (None: none did)."""
     con = duckdb.connect(str(warehouse))
     try:
         ensure_raw_schema(con)
@@ -116,73 +118,84 @@ def _record_fingerprint(warehouse: Path, fingerprint: str) -> None:
         con.close()
 
 
-def transform(warehouse: Path, home: Path) -> None:
-    """Build the models for the run in raw.current_run (dbt's own tests run in CI).
+def transform(warehouse: Path, home: Path, target: Path | None = None, logs: Path | None = None) -> None:
+    """Build the models for the run in raw.current_run of `warehouse` (dbt's own tests run
+    in CI). `target`: dbt's folder for this run (compiled SQL, its copy of the parse);
+    `logs`: where dbt.log goes. Both default to the home's dbt folder.
 
     Seeds and views only change with the project, so they are built on the first run of a
     warehouse (or after an upgrade) and skipped afterwards; tables are rebuilt every run.
+    dbt writes no manifest or run results here: nothing reads them, and writing them cost
+    a tenth of a small run's transform.
     """
     fingerprint = project_fingerprint()
-    parse = dbt_dir(home) / "target" / PARSE_FILE
-    _seed_parse(parse, fingerprint)
-    up_to_date = _built_fingerprint(warehouse) == fingerprint
+    target = Path(target or dbt_dir(home) / "target")
+    parse = target / PARSE_FILE
+    _seed_parse(parse, fingerprint, home)
+    up_to_date = built_fingerprint(warehouse) == fingerprint
+    extra = ["--no-write-json", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     if up_to_date:
-        extra = [
-            "--select",
-            "config.materialized:table",
-            "config.materialized:incremental",
-            "--exclude-resource-type",
-            "test",
-            "--exclude-resource-type",
-            "unit_test",
-        ]
-    else:
-        extra = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
-    result = run_dbt(dbt_args("build", home, *extra), warehouse)
+        extra += ["--select", "config.materialized:table", "config.materialized:incremental"]
+    result = run_dbt(dbt_args("build", home, *extra, target=target, logs=logs), warehouse)
     if not result.success:
         raise TransformError(f"dbt failed: {_first_error(result)}")
     if not up_to_date:
         _record_fingerprint(warehouse, fingerprint)
-    _keep_parse(parse, fingerprint)
+    _keep_parse(parse, fingerprint, home)
 
 
 PARSE_FILE = "partial_parse.msgpack"
 
 
-def parse_cache(fingerprint: str) -> Path:
-    """Where this user's dbt parse of this project version is kept for new homes."""
+def cache_file(kind: str, fingerprint: str, suffix: str) -> Path:
+    """Where this user keeps what is built from this project version and no data
+    (dbt's parse, the empty warehouse), shared by every home."""
     from dbt.version import __version__ as dbt_version
 
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     # the parse holds the project's absolute paths: one per installed copy of Ferry
     where = hashlib.sha256(str(PROJECT_DIR).encode()).hexdigest()[:8]
-    return root / "ferry" / "dbt-parse" / f"{dbt_version}-{fingerprint[:16]}-{where}.msgpack"
+    return root / "ferry" / kind / f"{dbt_version}-{fingerprint[:16]}-{where}{suffix}"
 
 
-def _seed_parse(parse: Path, fingerprint: str) -> None:
-    """A home without dbt's parse starts from the cached one (dbt itself checks every file
-    against it and re-parses what changed), instead of parsing the project anew."""
-    cached = parse_cache(fingerprint)
-    if parse.exists() or not cached.is_file():
+def parse_cache(fingerprint: str) -> Path:
+    """Where this user's dbt parse of this project version is kept for new homes."""
+    return cache_file("dbt-parse", fingerprint, ".msgpack")
+
+
+def _home_parse(home: Path, fingerprint: str) -> Path:
+    return dbt_dir(home) / "parse" / f"{fingerprint[:16]}.msgpack"
+
+
+def _seed_parse(parse: Path, fingerprint: str, home: Path) -> None:
+    """A run's dbt folder starts from the parse an earlier run left (the home's, else
+    the user's cache; dbt itself checks every file against it and re-parses what changed)
+    instead of parsing the project anew."""
+    if parse.exists():
         return
-    try:
-        parse.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cached, parse)
-    except OSError:
-        pass  # only a speed-up
+    for kept in (_home_parse(home, fingerprint), parse_cache(fingerprint)):
+        if kept.is_file():
+            try:
+                parse.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(kept, parse)
+                return
+            except OSError:
+                pass  # only a speed-up
 
 
-def _keep_parse(parse: Path, fingerprint: str) -> None:
-    cached = parse_cache(fingerprint)
-    if cached.is_file() or not parse.is_file():
+def _keep_parse(parse: Path, fingerprint: str, home: Path) -> None:
+    if not parse.is_file():
         return
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        shutil.copyfile(parse, partial)
-        os.replace(partial, cached)  # whole or not at all, even with runs side by side
-    except OSError:
-        pass  # a read-only cache folder: only a speed-up lost
+    for kept in (_home_parse(home, fingerprint), parse_cache(fingerprint)):
+        if kept.is_file() or kept == parse:
+            continue
+        try:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            partial = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+            shutil.copyfile(parse, partial)
+            os.replace(partial, kept)  # whole or not at all, even with runs side by side
+        except OSError:
+            pass  # a read-only folder: only a speed-up lost
 
 
 def _first_error(result) -> str:
@@ -191,7 +204,7 @@ def _first_error(result) -> str:
     for node in getattr(result.result, "results", None) or []:
         if str(getattr(node, "status", "")) in ("error", "fail"):
             return f"{node.node.name}: {node.message}"
-    return "unknown error (see the dbt log in <home>/dbt/logs)"
+    return "unknown error (see dbt.log in the run's folder)"
 
 
 def generate_docs(warehouse: Path, home: Path) -> Path:

@@ -51,7 +51,10 @@ def test_a_new_home_starts_from_the_parse_an_earlier_home_left(migrate, write_cs
     second = migrate(write_csv(FILE), "--home", str(tmp_path / "second"))
     assert second.exit_code == 0, second.stderr
     assert Path.cwd() == cwd  # dbt ran in the warehouse's folder, and gave the cwd back
-    log = (tmp_path / "second" / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    # each run's dbt.log is in its run folder
+    (log,) = (p.read_text(encoding="utf-8") for p in (tmp_path / "second" / "runs").glob("*/dbt.log"))
     assert "Partial parsing enabled" in log and "Starting full parse" not in log
-    first_log = (tmp_path / "first" / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
-    assert "Starting full parse" in first_log
+    # the first home's first run built the empty warehouse for this project version (the
+    # full parse happened there); the second home copies it instead of building its own
+    assert list((tmp_path / "cache" / "ferry" / "warehouse").glob("*.duckdb"))
+    assert not (tmp_path / "second" / "work").exists() or not list((tmp_path / "second" / "work").glob("*.duckdb"))
