@@ -431,6 +431,47 @@ def migrate_many(
     return run_batch(jobs, home, concurrency, on_done)
 
 
+def migrate_many_in_prefect(
+    manifest: Path,
+    *,
+    concurrency: int | None = None,
+    home: Path | None = None,
+    target: str | None = None,
+    dry_run: bool = False,
+) -> BatchResult:
+    """`ferry batch` when a Prefect API is configured: the flow `migrate_batch` runs here and
+    hands each row to the work pool as a child run of `migrate-clients` (docs/CONTRACT.md §8).
+    The manifest is checked here first, so a bad one is exit 2 before anything starts."""
+    import asyncio
+
+    from ferry import orchestrator
+    from ferry.run import new_run_id
+
+    _concurrency(concurrency)
+    home = Path(home or default_home()).resolve()
+    load_manifest(manifest, home=home, target=target, dry_run=dry_run)
+    orchestrator.require_pool_ready()
+    orchestrator.enter_prefect()
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.batch import migrate_batch
+
+    with temporary_settings({PREFECT_API_URL: orchestrator.api_url()}):
+        result = asyncio.run(
+            migrate_batch(
+                manifest=str(Path(manifest).resolve()),
+                concurrency=concurrency,
+                home=str(home),
+                target=target,
+                dry_run=dry_run,
+            )
+        )
+    runs, counts = result["runs"], result["counts"]
+    batch_id = new_run_id()
+    page = write_batch_page(home, batch_id, runs, counts)
+    return BatchResult(batch_id, runs, page, max((r["exit_code"] for r in runs), default=0), counts)
+
+
 # --------------------------------------------------------------------------------------
 # the batch page
 # --------------------------------------------------------------------------------------

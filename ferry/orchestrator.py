@@ -99,6 +99,28 @@ def _deployment(client: Any, missing_ok: bool = False) -> Any:
         ) from None
 
 
+POOL = "ferry"
+
+
+def require_pool_ready() -> None:
+    """Before a batch hands its runs to the pool: the deployment exists and a worker polls
+    the pool (exit 2 naming the command that fixes it), so the batch does not wait forever."""
+    import httpx
+    from prefect.exceptions import ObjectNotFound
+
+    with prefect_client() as client:
+        _deployment(client)
+        try:
+            workers = client.read_workers_for_work_pool(POOL)
+        except (ObjectNotFound, httpx.HTTPError):  # no such pool: no worker, said below
+            workers = []
+    if not any(str(getattr(w, "status", "")).upper().endswith("ONLINE") for w in workers):
+        raise InputError(
+            f"no worker polls the Prefect work pool '{POOL}' on {api_url()}: start one with "
+            f"`prefect worker start --pool {POOL}`, or unset PREFECT_API_URL to run the batch here"
+        )
+
+
 def schedule_run(params: dict[str, Any], at: datetime) -> dict[str, Any]:
     """A flow run of the deployment, Scheduled at `at`, with these flow parameters."""
     from prefect.states import Scheduled

@@ -10,7 +10,9 @@ file) is recorded and the others go on.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -35,21 +37,34 @@ def _params(opts) -> dict:
     return out
 
 
+RUN_IN_MESSAGE = re.compile(r"\(run (\d{8}T\d{6}Z-[0-9a-f]+)\)")
+
+
 def _record(opts, flow_run) -> dict:
     """A child's state as a `ferry batch` record. Child results are not persisted, so the
-    status comes from the state and its message (flows/migrate.py words it)."""
+    status and run id come from the state and its message (flows/migrate.py words it);
+    the row counts from the run's summary when the home is shared with the worker."""
     state = flow_run.state
     message = (state.message or "") if state else "no state"
-    record = {"tenant": opts.tenant, "file": str(opts.file), "run_id": None, "error": None}
+    found = RUN_IN_MESSAGE.search(message)
+    run_id = found.group(1) if found else None
+    record = {"tenant": opts.tenant, "file": str(opts.file), "run_id": run_id, "error": None, "rows": None}
+    if run_id:
+        summary = Path(opts.home) / "runs" / run_id / "summary.json"
+        try:
+            record["rows"] = json.loads(summary.read_text(encoding="utf-8"))["rows"]
+        except (OSError, ValueError, KeyError):
+            pass  # the worker's home is not this one: the page shows no counts
     if state is not None and state.is_completed():
         return {**record, "status": "dry_run" if opts.dry_run else "loaded", "exit_code": 0}
+    error = RUN_IN_MESSAGE.sub("", message).strip()
     if "gate blocked" in message:
-        return {**record, "status": "blocked", "exit_code": 1, "error": message}
+        return {**record, "status": "blocked", "exit_code": 1, "error": error}
     if "target failed" in message:
-        return {**record, "status": "failed", "exit_code": 3, "error": message}
+        return {**record, "status": "failed", "exit_code": 3, "error": error}
     if state is not None and state.is_failed() and message and "flow run" not in message.lower():
-        return {**record, "status": "input_error", "exit_code": 2, "error": message}
-    return {**record, "status": "failed", "exit_code": 1, "error": message or (state.name if state else "no state")}
+        return {**record, "status": "input_error", "exit_code": 2, "error": error}
+    return {**record, "status": "failed", "exit_code": 1, "error": error or (state.name if state else "no state")}
 
 
 @flow(name="migrate_batch", persist_result=False)
@@ -75,6 +90,6 @@ async def migrate_batch(
 
     runs = await asyncio.gather(*(child(job) for job in jobs))
     return {
-        "runs": [{k: r[k] for k in RUN_KEYS} for r in runs],
+        "runs": [{k: r[k] for k in (*RUN_KEYS, "rows")} for r in runs],
         "counts": {s: sum(r["status"] == s for r in runs) for s in STATUSES},
     }

@@ -13,7 +13,7 @@ import re
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.states import Failed
+from prefect.states import Completed, Failed
 
 from ferry.config import RunOptions
 from ferry.errors import FerryError
@@ -101,8 +101,10 @@ def migrate_clients(
         key="ferry-" + (re.sub(r"[^a-z0-9]+", "-", summary["tenant"].lower()).strip("-") or "run"),
         description=f"Ferry run {summary['run_id']} of tenant {summary['tenant']}: {summary['status']}",
     )
+    # the state's message names the run: a parent (migrate_batch) reads its run id there,
+    # since results are not persisted
     reason = digest.not_loaded_reason(summary)
     if reason is not None:
         logger.error(reason)
-        return Failed(message=reason, data=summary)
-    return summary
+        return Failed(message=f"{reason} (run {summary['run_id']})", data=summary)
+    return Completed(message=f"{summary['status']} (run {summary['run_id']})", data=summary)

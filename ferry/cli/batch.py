@@ -28,7 +28,7 @@ def batch(
     as_json: bool = typer.Option(False, "--json", help="Print the runs and counts as the only output."),
 ) -> None:
     """Migrate many client exports, one run per manifest row, a few at a time."""
-    from ferry.batch import migrate_many
+    from ferry.batch import migrate_many, migrate_many_in_prefect
 
     def progress(record: dict, done: int, total: int) -> None:
         run = f" run {record['run_id']}" if record["run_id"] else ""
@@ -39,10 +39,23 @@ def batch(
             soft_wrap=True,
         )
 
+    from ferry import orchestrator
+
     try:
-        result = migrate_many(
-            manifest, concurrency=concurrency, home=home, target=target, dry_run=dry_run, on_done=progress
-        )
+        if orchestrator.api_url():
+            err.print(
+                f"[dim]ferry: running as Prefect flow migrate_batch on {orchestrator.api_url()}: each row a run "
+                f"of {orchestrator.DEPLOYMENT_NAME} on work pool '{orchestrator.POOL}'[/]",
+                highlight=False,
+            )
+            result = migrate_many_in_prefect(
+                manifest, concurrency=concurrency, home=home, target=target, dry_run=dry_run
+            )
+        else:
+            err.print("[dim]ferry: running without Prefect (no Prefect API configured)[/]", highlight=False)
+            result = migrate_many(
+                manifest, concurrency=concurrency, home=home, target=target, dry_run=dry_run, on_done=progress
+            )
     except FerryError as exc:
         fail(exc)
     except Exception as exc:  # a bug: one line here, the traceback in a file

@@ -355,3 +355,59 @@ def test_a_dropped_postgresql_connection_is_retried_and_loads_once(server, tmp_p
         assert admin.execute(f'SELECT last_value FROM "{schema}".drops').fetchone()[0] == 2  # two attempts
         emails = admin.execute(f'SELECT email FROM "{schema}".clients ORDER BY email').fetchall()
     assert emails == [("jane@example.com",), ("john@example.com",)]
+
+
+def test_batch_hands_every_row_to_the_pool_and_reports_each_outcome(server, tmp_path, monkeypatch):
+    """`ferry batch` with a Prefect API configured: the flow migrate_batch runs here and each
+    manifest row becomes a child run of migrate-clients on the work pool, taken by a process
+    worker; a good, a blocked and an unusable file on one home, two at a time."""
+    home = tmp_path / "home"
+    (tmp_path / "good.csv").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "bad.csv").write_text(BAD, encoding="utf-8")
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    manifest = tmp_path / "batch.csv"
+    manifest.write_text(
+        "file,tenant,max_reject_rate\ngood.csv,alpha,0\nbad.csv,beta,0\nempty.csv,gamma,0\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("PREFECT_API_URL", server["url"])
+
+    # no worker polls the pool yet: exit 2 naming the command, nothing started
+    code, out, err = run_cli("batch", manifest, "--home", home, "--json")
+    assert code == 2 and out == "" and "prefect worker start --pool ferry" in err, err
+    assert not (home / "runs").exists()
+
+    worker_log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [PREFECT, "worker", "start", "--pool", "ferry"], env=server["env"], stdout=worker_log, stderr=worker_log
+    )
+    try:
+        deadline = time.monotonic() + 60
+        with _settings(server["url"]), _client() as client:
+            while not client.read_workers_for_work_pool("ferry"):
+                assert worker.poll() is None and time.monotonic() < deadline, "the worker did not start"
+                time.sleep(0.5)
+        code, out, err = run_cli("batch", manifest, "--home", home, "--concurrency", "2", "--json")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        worker_log.close()
+
+    assert code == 2, err  # the highest of 0, 1 and 2
+    assert "running as Prefect flow migrate_batch" in err
+    doc = json.loads(out)
+    runs = {r["tenant"]: r for r in doc["runs"]}
+    assert {t: (r["status"], r["exit_code"]) for t, r in runs.items()} == {
+        "alpha": ("loaded", 0),
+        "beta": ("blocked", 1),
+        "gamma": ("input_error", 2),
+    }, doc
+    assert doc["counts"] == {"loaded": 1, "dry_run": 0, "blocked": 1, "failed": 0, "input_error": 1}
+    assert runs["gamma"]["run_id"] is None and "empty" in runs["gamma"]["error"]
+    assert "gate blocked the load" in runs["beta"]["error"] and "(run " not in runs["beta"]["error"]
+    # each child ran on the worker, in this home: its run id leads to its summary
+    for tenant, status in (("alpha", "loaded"), ("beta", "blocked")):
+        summary = json.loads((home / "runs" / runs[tenant]["run_id"] / "summary.json").read_text(encoding="utf-8"))
+        assert (summary["tenant"], summary["status"]) == (tenant, status)
+    assert sqlite_rows(home, "select email from clients") == [("john@example.com",)]
+    page = Path(doc["report"]).read_text(encoding="utf-8")
+    assert f"../../runs/{runs['alpha']['run_id']}/report.html" in page
