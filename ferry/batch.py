@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.config import RunOptions, default_home, quiet_environment
-from ferry.errors import FerryError, InputError, log_traceback
+from ferry.errors import BUG_EXIT, FerryError, InputError, log_traceback, machine_error
 
 STATUSES = ("loaded", "dry_run", "blocked", "failed", "input_error")
 # one run's record in the batch's JSON: exactly these keys (docs/CONTRACT.md §8)
@@ -281,12 +281,15 @@ def run_job(job: Job) -> dict:
         return {**record, "status": "input_error", "exit_code": exc.exit_code, "error": str(exc)}
     except FerryError as exc:  # the warehouse stayed busy, dbt failed
         return {**record, "status": "failed", "exit_code": exc.exit_code, "error": str(exc)}
-    except Exception as exc:  # a bug: the traceback in a file, as `ferry migrate` does
+    except Exception as exc:  # the machine's fault (exit 5), or a bug with its traceback in a file (70)
+        machine = machine_error(exc, job.opts.home)
+        if machine is not None:
+            return {**record, "status": "failed", "exit_code": machine.exit_code, "error": str(machine)}
         log = log_traceback(exc, job.opts.home)
         return {
             **record,
             "status": "failed",
-            "exit_code": 1,
+            "exit_code": BUG_EXIT,
             "error": f"unexpected error ({type(exc).__name__}: {exc}); {log}",
         }
     summary = outcome.summary

@@ -8,6 +8,7 @@ user waiting that long for a 3-row dry run will not come back.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import os
@@ -109,6 +110,9 @@ def check_home(home: Path) -> None:
     read-only place: found now, before a run starts, not as a traceback mid-run."""
     if home.exists() and not home.is_dir():
         raise InputError(f"--home {home}: is a file, not a folder; name a folder for Ferry's warehouse and reports")
+    warehouse = home / "warehouse.duckdb"
+    if warehouse.exists() and not warehouse.is_file():
+        raise InputError(f"--home {home}: {warehouse.name} there is not a file; move it away or name another home")
     try:
         home.mkdir(parents=True, exist_ok=True)
         probe = home / f".ferry-write-check-{os.getpid()}"
@@ -192,6 +196,7 @@ def migrate(
                 opts,
                 space,
                 StepResults(run_id, run_dir, started_at, landed, checked, loaded, status, failure=failure),
+                notice,
             )
         timings["report"] = round(time.perf_counter() - t0, 3)
     finally:
@@ -280,13 +285,25 @@ def _report_paths(opts: RunOptions, run: StepResults) -> dict[str, Path]:
     return {k: Path(v).resolve() for k, v in paths.items()}
 
 
-def write_reports(opts: RunOptions, space: RunSpace, run: StepResults) -> dict:
+def write_reports(
+    opts: RunOptions, space: RunSpace, run: StepResults, notice: Callable[[str], None] = _tell_stderr
+) -> dict:
     """rejects.csv, summary.json, the run in the home's warehouse (its rows, marts and
-    raw.run_results), then report.html (docs/CONTRACT.md §7); returns the summary."""
-    from ferry.report.html import ReportInputs, render
+    raw.run_results), then report.html (docs/CONTRACT.md §7); returns the summary.
 
-    facts = report_step.read_facts(space.db, run.run_id)
+    After a load committed nothing may make the run look failed: when the evidence cannot
+    be written (the disk filled up, the warehouse is unusable) the summary still says
+    `loaded`, with a warning naming what is missing; the target's `ferry_runs` row and
+    `ferry runs` still show the run."""
     paths = _report_paths(opts, run)
+    try:
+        facts = report_step.read_facts(space.db, run.run_id)
+    except Exception as exc:
+        if run.status != "loaded":
+            raise
+        return _committed(
+            opts, run, paths, report_step.facts_unknown(run.landed.rows_read, run.control_totals), exc, notice
+        )
     summary = report_step.build_summary(
         run_id=run.run_id,
         opts=opts,
@@ -300,6 +317,18 @@ def write_reports(opts: RunOptions, space: RunSpace, run: StepResults) -> dict:
     if run.error:
         # a failed load: the summary, run history and report.html all say why
         summary["error"] = run.error
+    try:
+        _write_evidence(opts, space, run, facts, summary, paths)
+    except Exception as exc:
+        if run.status != "loaded":
+            raise
+        return _committed(opts, run, paths, facts, exc, notice, summary)
+    return summary
+
+
+def _write_evidence(opts: RunOptions, space: RunSpace, run: StepResults, facts, summary: dict, paths: dict) -> None:
+    from ferry.report.html import ReportInputs, render
+
     report_step.write_rejects(paths["rejects"], facts.issues)
     report_step.write_summary(paths["summary"], summary)
     space.publish(lambda con: report_step.insert_result(con, summary))
@@ -318,4 +347,33 @@ def write_reports(opts: RunOptions, space: RunSpace, run: StepResults) -> dict:
         )
     )
     paths["report"].write_text(html, encoding="utf-8")
+
+
+def _committed(
+    opts: RunOptions, run: StepResults, paths: dict, facts, exc: Exception, notice, summary: dict | None = None
+) -> dict:
+    """The summary of a run whose load committed but whose evidence could not all be
+    written: `loaded` all the same, with a warning saying what is missing and why."""
+    from ferry.errors import machine_error
+
+    if summary is None:
+        summary = report_step.build_summary(
+            run_id=run.run_id,
+            opts=opts,
+            land=run.landed,
+            facts=facts,
+            gate=run.checked,
+            status=run.status,
+            load=run.loaded,
+            paths=paths,
+        )
+    cause = machine_error(exc, opts.home) or f"{type(exc).__name__}: {exc}"
+    warning = (
+        f"the load committed, but the run's reports and warehouse record could not all be written ({cause}); "
+        f"the target holds the run (ferry_runs, run {run.run_id})"
+    )
+    summary.setdefault("warnings", []).append(warning)
+    notice(warning)
+    with contextlib.suppress(OSError):
+        report_step.write_summary(paths["summary"], summary)
     return summary

@@ -19,6 +19,7 @@ next run on the home, found by its claim (an flock the living run holds).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import secrets
@@ -147,7 +148,7 @@ def open_run_space(opts: RunOptions, run_id: str, notice=None) -> RunSpace:
     space = RunSpace(opts, run_id, folder, own, WarehouseLock(opts.home, run_id, opts.tenant, on_wait=notice), claim)
     if own:
         try:
-            shutil.copyfile(empty_warehouse(opts.home), space.db)
+            _copy(empty_warehouse(opts.home), space.db)
         except BaseException:
             space.close()
             raise
@@ -254,8 +255,22 @@ def _build_empty(path: Path, home: Path) -> Path:
 def _copy_whole(source: Path, dest: Path) -> None:
     """Copy under a temporary name, then rename: a reader never opens half a file."""
     partial = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
-    shutil.copyfile(source, partial)
-    os.replace(partial, dest)
+    try:
+        _copy(source, partial)
+        os.replace(partial, dest)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _copy(source: Path, dest: Path) -> None:
+    """shutil.copyfile, whose error names the file it could not write (a full disk is
+    the destination's, not the source's)."""
+    try:
+        shutil.copyfile(source, dest)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or exc.filename == str(dest):
+            raise
+        raise OSError(exc.errno, exc.strerror, str(dest)) from exc
 
 
 @contextlib.contextmanager

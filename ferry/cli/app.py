@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from ferry.errors import FerryError, log_traceback
+from ferry.errors import BUG_EXIT, FerryError, log_traceback, machine_error
 
 app = typer.Typer(
     add_completion=False,
@@ -23,17 +24,22 @@ out = Console()
 
 
 def fail(exc: FerryError) -> None:
-    err.print(f"[bold red]ferry:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[bold red]ferry:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 
 def unexpected(exc: Exception, home: Path) -> None:
-    """Report a bug without a wall of traceback (exit 1); the traceback goes to a file."""
+    """An error no step turned into a FerryError: the machine's fault (disk full, a folder
+    Ferry may not write, memory: exit 5 naming what to fix), or a bug, reported without a
+    wall of traceback (exit 70); the traceback goes to a file."""
+    machine = machine_error(exc, home)
+    if machine is not None:
+        fail(machine)
     where = log_traceback(exc, home)
     err.print(
-        f"[bold red]ferry: unexpected error[/] ({type(exc).__name__}: {exc}); {where}. "
+        f"[bold red]ferry: unexpected error[/] ({type(exc).__name__}: {escape(str(exc))}); {where}. "
         "The target changes only in the load's one transaction; please report this.",
         highlight=False,
         soft_wrap=True,
     )
-    raise typer.Exit(1)
+    raise typer.Exit(BUG_EXIT)

@@ -28,10 +28,14 @@ def runs(
     ctx.obj = {"home": home}
     if ctx.invoked_subcommand is not None:
         return
+    from ferry.config import default_target
     from ferry.report.history import list_runs
 
     home = home or default_home()
-    items = _scheduled(tenant) + list_runs(home, tenant)
+    try:
+        items = _scheduled(tenant) + list_runs(home, tenant, default_target(Path(home)))
+    except FerryError as exc:
+        fail(exc)
     if as_json:
         sys.stdout.write(json.dumps(items, ensure_ascii=False) + "\n")
         return
@@ -62,11 +66,9 @@ def runs(
             r["run_id"],
             started,
             r["tenant"],
-            Path(r["file"]).name,
+            Path(r["file"]).name if r["file"] else "(from the target)",
             status,
-            str(rows["read"]),
-            str(rows["loaded"]),
-            str(rows["rejected"]),
+            *("" if rows[k] is None else str(rows[k]) for k in ("read", "loaded", "rejected")),
             str(clients["new"]),
             str(clients["updated"]),
         )

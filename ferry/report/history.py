@@ -9,7 +9,62 @@ from pathlib import Path
 from ferry.errors import InputError
 
 
-def list_runs(home: Path, tenant: str | None = None) -> list[dict]:
+def list_runs(home: Path, tenant: str | None = None, target_url: str | None = None) -> list[dict]:
+    """The home's runs, newest first, from their summary.json; a run folder without one
+    whose load committed in `target_url` (its report could not be written) is listed from
+    the target's `ferry_runs` row, so a loaded run never goes missing."""
+    items = _listed(home, tenant)
+    listed = {i["run_id"] for i in items}
+    unreported = [p.name for p in (Path(home) / "runs").glob("*") if p.is_dir() and p.name not in listed]
+    if target_url and unreported:
+        items += [i for i in committed_runs(target_url, unreported) if not tenant or i["tenant"] == tenant]
+        items.sort(key=lambda i: i["run_id"], reverse=True)
+    return items
+
+
+def committed_runs(target_url: str, run_ids: list[str]) -> list[dict]:
+    """History items for these runs from the target's `ferry_runs` (read-only; none when
+    the target does not exist)."""
+    from sqlalchemy import bindparam, text
+
+    from ferry.target.db import parse_target, read_transaction
+
+    with read_transaction(parse_target(target_url), "the run history") as conn:
+        if conn is None:
+            return []
+        rows = (
+            conn.execute(
+                text(
+                    "SELECT run_id, tenant, status, undone_at, counts FROM ferry_runs WHERE run_id IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": list(run_ids)},
+            )
+            .mappings()
+            .all()
+        )
+    items = []
+    for row in rows:
+        counts = json.loads(row["counts"] or "{}") if isinstance(row["counts"], str) else dict(row["counts"] or {})
+        items.append(
+            {
+                "run_id": row["run_id"],
+                "started_at": _started(row["run_id"]),
+                "tenant": row["tenant"],
+                "file": None,
+                "status": "loaded",
+                "rows": {"read": None, "loaded": None, "rejected": None},
+                "clients": {k: counts.get(k, 0) for k in ("new", "updated", "unchanged")},
+                "invites_queued": counts.get("invites", 0),
+                "report": None,
+                "from_target": True,
+            }
+        )
+        if row["undone_at"]:
+            items[-1]["undone_at"] = str(row["undone_at"])
+    return items
+
+
+def _listed(home: Path, tenant: str | None) -> list[dict]:
     items = []
     for path in sorted((Path(home) / "runs").glob("*/summary.json"), reverse=True):
         try:

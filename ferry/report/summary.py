@@ -33,6 +33,16 @@ class RunFacts:
     has_balance_no_login: int
 
 
+def facts_unknown(rows_read: int, control_totals: dict | None) -> RunFacts:
+    """What a summary can still say when the marts cannot be read after a load committed:
+    the rows read and the balances the target holds; the other counts are unknown (null)."""
+    balances = {"entries": 0, "credits": 0}
+    for kind, sums in (control_totals or {}).items():
+        balances[kind] = number(sums.get("target"))
+    rows = {"read": rows_read, "valid": None, "rejected": None, "merged": None, "duplicate": None}
+    return RunFacts(rows, balances, {}, [], [], 0)
+
+
 def number(value) -> int | float:
     """JSON number: whole amounts as int (12, not 12.0), others as float."""
     if value is None:

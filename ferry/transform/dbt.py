@@ -17,14 +17,15 @@ from pathlib import Path
 import duckdb
 
 from ferry.config import PROJECT_DIR, quiet_environment
-from ferry.errors import FerryError
+from ferry.errors import BUG_EXIT, FerryError, machine_error
 from ferry.ingest.raw import ensure_raw_schema
 
 
 class TransformError(FerryError):
-    """dbt failed: a bug or a broken warehouse, not bad input."""
+    """dbt failed, and not for want of disk or memory: a bug or a broken warehouse, not
+    bad input (exit 70, as any bug)."""
 
-    exit_code = 1
+    exit_code = BUG_EXIT
 
 
 def dbt_dir(home: Path) -> Path:
@@ -138,7 +139,10 @@ def transform(warehouse: Path, home: Path, target: Path | None = None, logs: Pat
         extra += ["--select", "config.materialized:table", "config.materialized:incremental"]
     result = run_dbt(dbt_args("build", home, *extra, target=target, logs=logs), warehouse)
     if not result.success:
-        raise TransformError(f"dbt failed: {_first_error(result)}")
+        problem = RuntimeError(_first_error(result))
+        raise machine_error(problem, warehouse.parent) or TransformError(
+            f"dbt failed: {problem}; please report this (dbt.log is in the run's folder)"
+        )
     if not up_to_date:
         _record_fingerprint(warehouse, fingerprint)
     _keep_parse(parse, fingerprint, home)

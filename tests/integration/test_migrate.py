@@ -402,10 +402,11 @@ def test_a_shifted_row_in_a_login_file_never_lands_its_surplus_cells(migrate, wr
 
 
 def test_an_unexpected_error_is_one_line_and_a_log_file(migrate, write_csv, home):
-    # a warehouse path that is a directory makes DuckDB fail in a way no rule anticipates
-    (home / "warehouse.duckdb").mkdir(parents=True)
+    # a file where the home keeps its runs' work folders: no rule anticipates it
+    home.mkdir(parents=True)
+    (home / "work").write_text("not a folder", encoding="utf-8")
     run = migrate(write_csv(ZENAMU_EN))
-    assert run.exit_code == 1 and run.stdout == ""
+    assert run.exit_code == 70 and run.stdout == ""
     assert "unexpected error" in run.stderr and "Traceback" not in run.stderr
     logs = list((home / "errors").glob("*.log"))
     assert len(logs) == 1 and "Traceback" in logs[0].read_text() and str(logs[0]) in run.stderr.replace("\n", "")

@@ -1,0 +1,103 @@
+"""When the machine stops a run (docs/CONTRACT.md §1): a full disk is exit 5 naming what to
+free, not a bug; a bug is exit 70 with its traceback in a file; and once a load has
+committed nothing makes the run look failed."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import run_cli
+
+CSV = "name and surname,email,entries,credits\nJana Nováková,jana@example.cz,5,100\nPetr Novák,petr@example.cz,1,0\n"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB file system: too small for a warehouse (a real ENOSPC, not a simulated one)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+@pytest.mark.parametrize("lane", ["own_file", "warehouse"])
+def test_a_full_disk_is_exit_5_naming_what_to_free(tmp_path, small_disk, lane):
+    export = tmp_path / "clients.csv"
+    export.write_text(CSV, encoding="utf-8")
+    home, target = small_disk / "home", tmp_path / "booking.db"
+    env = dict(os.environ, FERRY_WORK_FILE_BELOW="0" if lane == "warehouse" else "100000000")
+    cmd = [sys.executable, "-m", "ferry.cli", "migrate", str(export), "--tenant", "studio"]
+    proc = subprocess.run(
+        [*cmd, "--home", str(home), "--target", f"sqlite:///{target}", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 5, proc.stderr
+    assert proc.stdout == ""
+    message = " ".join(proc.stderr.split())
+    assert "the disk is full" in message and str(home) in message, message
+    assert "run again" in message and "Traceback" not in message and "please report" not in message
+    assert not target.exists()  # the target is only written after everything before it worked
+
+
+def test_a_bug_is_exit_70_with_its_traceback_in_a_file(migrate, write_csv, home):
+    home.mkdir(parents=True)
+    (home / "work").write_text("a file where the home keeps its runs' work folders", encoding="utf-8")
+    run = migrate(write_csv(CSV))
+    assert run.exit_code == 70 and run.stdout == ""
+    assert "unexpected error" in run.stderr and "please report" in run.stderr
+    (log,) = (home / "errors").glob("*.log")
+    assert "Traceback" in log.read_text(encoding="utf-8")
+
+
+def test_a_run_whose_load_committed_never_looks_failed(tmp_path, monkeypatch):
+    """Another process holds the home's warehouse past FERRY_LOCK_TIMEOUT just when the run
+    wants to record itself there, after its load committed: exit 0, status loaded, and a
+    warning saying what is missing; the target has the clients."""
+    export = tmp_path / "clients.csv"
+    export.write_text(CSV, encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("FERRY_LOCK_TIMEOUT", "1")
+    monkeypatch.setenv("FERRY_WORK_FILE_BELOW", "100000000")  # the run works in a file of its own
+    holder = os.open(home / "warehouse.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        code, out, err = run_cli("migrate", export, "--tenant", "studio", "--home", home, "--json")
+    finally:
+        os.close(holder)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["status"] == "loaded" and summary["rows"]["loaded"] == 2
+    (warning,) = summary["warnings"]
+    assert "the load committed" in warning and "in use" in warning and summary["run_id"] in warning
+    assert "load committed" in " ".join(err.split())
+    import sqlite3
+
+    con = sqlite3.connect(home / "booking.db")
+    try:
+        assert con.execute("select count(*) from clients").fetchone()[0] == 2
+    finally:
+        con.close()
+
+    # the run's summary.json was written before the warehouse refused; without it, `ferry
+    # runs` still lists the run, from the target's ferry_runs row
+    (home / "runs" / summary["run_id"] / "summary.json").unlink()
+    code, out, err = run_cli("runs", "--home", home, "--json")
+    assert code == 0, err
+    (item,) = json.loads(out)
+    assert (item["run_id"], item["status"], item["tenant"]) == (summary["run_id"], "loaded", "studio")
+    assert item["clients"]["new"] == 2 and item["from_target"] is True
