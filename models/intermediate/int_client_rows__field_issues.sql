@@ -53,6 +53,13 @@ issues as (
 
     union all
     select
+        row_number, (select login_id_label from labels), left(login_id, 40) || '…', 'error', 'login_id_too_long',
+        'the login id has ' || length(login_id) || ' characters; a login id may have at most '
+        || {{ var('login_id_max_length') }} || ': shorten it or leave it out (the client is then invited)'
+    from rows where length(login_id) > {{ var('login_id_max_length') }}
+
+    union all
+    select
         row_number, (select phone_label from labels), phone_raw, 'warning', 'phone_invalid',
         ''''
         || ferry_show(phone_raw)

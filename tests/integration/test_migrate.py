@@ -458,3 +458,23 @@ def test_unusable_environment_arguments_are_exit_2_not_a_bug(args, words, write_
     assert code == 2, err
     assert out == "" and "unexpected" not in err and "secret" not in err
     assert all(w in err for w in words), err
+
+
+def test_a_login_id_too_long_to_index_is_a_row_error_on_every_target(migrate, write_csv, target_url):
+    """PostgreSQL cannot index a login id of thousands of characters; so that a file has one
+    outcome whatever the target, such a login is the row's error on SQLite too, and the
+    other rows load. A long external id is not indexed: it loads whole on both."""
+    text = (
+        "name and surname,email,login,customer id,credits\n"
+        f"Ann Long,ann@example.com,{'a' * 3000},{'7' * 5000},5\n"
+        "Bob Edge,bob@example.com,b" + "o" * 253 + ",42,1\n"
+        "Cyd Short,cyd@example.com,cyd,43,2\n"
+    )
+    run = migrate(write_csv(text), "--target", target_url, "--max-reject-rate", "0.5")
+    assert run.exit_code == 0, run.stderr
+    assert run.codes() == {"login_id_too_long": 1}
+    assert run.summary["rows"]["rejected"] == 1 and run.summary["rows"]["loaded"] == 2
+    (issue,) = [r for r in run.rejects() if r["code"] == "login_id_too_long"]
+    assert issue["row"] == "2" and "3000 characters" in issue["message"] and len(issue["value"]) < 60
+    logins = sql(target_url, "SELECT login_id FROM clients ORDER BY id")
+    assert [len(r["login_id"]) for r in logins] == [254, 3]  # at the limit it loads
