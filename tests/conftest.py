@@ -75,6 +75,15 @@ class Run:
         return {k: v for k, v in self.summary["issue_counts"].items() if v}
 
 
+def json_error(stdout: str, code: int) -> dict:
+    """Under --json a command that fails prints one JSON document: its status, exit code
+    and error (docs/CONTRACT.md §1)."""
+    doc = json.loads(stdout)
+    assert doc["exit_code"] == code and doc["run_id"] is None and doc["error"], doc
+    assert doc["status"] == ("input_error" if code == 2 else "failed"), doc
+    return doc
+
+
 def run_cli(*args: str) -> tuple[int, str, str]:
     from typer.testing import CliRunner
 

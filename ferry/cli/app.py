@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import typer
@@ -23,18 +25,28 @@ err = Console(stderr=True)
 out = Console()
 
 
-def fail(exc: FerryError) -> None:
+def fail(exc: FerryError, as_json: bool = False) -> None:
+    """The error's one line on stderr and its exit code; under --json also one JSON document
+    on stdout (`status` input_error for exit 2, else failed), so stdout always parses."""
     err.print(f"[bold red]ferry:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+    if as_json:
+        print_error_json(exc.exit_code, str(exc))
     raise typer.Exit(exc.exit_code)
 
 
-def unexpected(exc: Exception, home: Path) -> None:
+def print_error_json(code: int, message: str) -> None:
+    status = "input_error" if code == 2 else "failed"
+    doc = {"status": status, "exit_code": code, "run_id": None, "error": message}
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+
+
+def unexpected(exc: Exception, home: Path, as_json: bool = False) -> None:
     """An error no step turned into a FerryError: the machine's fault (disk full, a folder
     Ferry may not write, memory: exit 5 naming what to fix), or a bug, reported without a
     wall of traceback (exit 70); the traceback goes to a file."""
     machine = machine_error(exc, home)
     if machine is not None:
-        fail(machine)
+        fail(machine, as_json)
     where = log_traceback(exc, home)
     err.print(
         f"[bold red]ferry: unexpected error[/] ({type(exc).__name__}: {escape(str(exc))}); {where}. "
@@ -42,4 +54,6 @@ def unexpected(exc: Exception, home: Path) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    if as_json:
+        print_error_json(BUG_EXIT, f"unexpected error ({type(exc).__name__}: {exc}); {where}; please report this")
     raise typer.Exit(BUG_EXIT)

@@ -57,9 +57,9 @@ def batch(
                 manifest, concurrency=concurrency, home=home, target=target, dry_run=dry_run, on_done=progress
             )
     except FerryError as exc:
-        fail(exc)
-    except Exception as exc:  # a bug: one line here, the traceback in a file
-        unexpected(exc, home or default_home())
+        fail(exc, as_json)
+    except Exception as exc:  # the machine's or a bug: one line here, a bug's traceback in a file
+        unexpected(exc, home or default_home(), as_json)
     if as_json:
         sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
     else:

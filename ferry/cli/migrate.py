@@ -55,9 +55,9 @@ def migrate(
     try:
         outcome = run_migration(RunOptions.from_cli(**values))
     except FerryError as exc:
-        fail(exc)
-    except Exception as exc:  # a bug, not bad input: one line here, the traceback in a file
-        unexpected(exc, values["home"] or default_home())
+        fail(exc, as_json)
+    except Exception as exc:  # the machine's or a bug: one line here, a bug's traceback in a file
+        unexpected(exc, values["home"] or default_home(), as_json)
     if as_json:
         sys.stdout.write(json.dumps(outcome.summary, ensure_ascii=False) + "\n")
     else:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import json_error
 from tests.target_fixtures import sql
 
 GOOD = [
@@ -96,7 +97,7 @@ def test_a_bad_manifest_stops_the_batch_before_anything_runs(tmp_path):
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("file,tenant,colour\ngood.csv,alpha,blue\n", encoding="utf-8")
     code, out, err = _batch(unknown, "--home", home, "--json")
-    assert code == 2 and out == ""
+    assert code == 2 and json_error(out, 2)
     assert "unknown.csv" in err and "row 1" in err and "'colour'" in err and "unknown column" in err
 
     no_file = tmp_path / "no_file.csv"

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from ferry.ingest.card_templates import CARD_TYPES, KIND_BY_TYPE, shipped_templates
+from tests.conftest import json_error
 from tests.target_fixtures import PG_URL, sql
 
 TENANT = "cafe"
@@ -299,7 +300,7 @@ def test_naming_a_shipped_template_with_own_templates_is_exit_2(migrate, write_c
     own = tmp_path / "my_cards.csv"
     own.write_text(OWN_TEMPLATES, encoding="utf-8")
     run = migrate(write_csv(NO_BALANCE), "--card-templates", own, "--card-template", "coupon")
-    assert run.exit_code == 2 and run.stdout == ""
+    assert run.exit_code == 2 and json_error(run.stdout, 2)
     assert "'coupon'" in run.stderr and "Club" in run.stderr and "Willkommen" in run.stderr
     assert not (home / "booking.db").exists()
 
@@ -317,7 +318,7 @@ def test_a_bad_templates_file_is_exit_2_naming_the_problem(content, message, mig
     own = tmp_path / "bad_cards.csv"
     own.write_text(content, encoding="utf-8")
     run = migrate(write_csv(NO_BALANCE), "--card-templates", own, "--card-template", "X")
-    assert run.exit_code == 2 and run.stdout == ""
+    assert run.exit_code == 2 and json_error(run.stdout, 2)
     assert "bad_cards.csv" in run.stderr and message in run.stderr
     assert "Traceback" not in run.stderr
     assert not (home / "booking.db").exists()
@@ -325,7 +326,7 @@ def test_a_bad_templates_file_is_exit_2_naming_the_problem(content, message, mig
 
 def test_a_balance_column_without_card_template_is_exit_2(migrate, write_csv, home):
     run = migrate(write_csv(NUMERIC))
-    assert run.exit_code == 2 and run.stdout == ""
+    assert run.exit_code == 2 and json_error(run.stdout, 2)
     assert "--card-template" in run.stderr and "clients.csv" in run.stderr
     assert not (home / "booking.db").exists()
 

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import json_error, run_cli
 
 CSV = "name and surname,email,entries,credits\nJana Nováková,jana@example.cz,5,100\nPetr Novák,petr@example.cz,1,0\n"
 
@@ -46,7 +46,7 @@ def test_a_full_disk_is_exit_5_naming_what_to_free(tmp_path, small_disk, lane):
         timeout=300,
     )
     assert proc.returncode == 5, proc.stderr
-    assert proc.stdout == ""
+    assert "disk is full" in json_error(proc.stdout, 5)["error"]
     message = " ".join(proc.stderr.split())
     assert "the disk is full" in message and str(home) in message, message
     assert "run again" in message and "Traceback" not in message and "please report" not in message
@@ -57,7 +57,7 @@ def test_a_bug_is_exit_70_with_its_traceback_in_a_file(migrate, write_csv, home)
     home.mkdir(parents=True)
     (home / "work").write_text("a file where the home keeps its runs' work folders", encoding="utf-8")
     run = migrate(write_csv(CSV))
-    assert run.exit_code == 70 and run.stdout == ""
+    assert run.exit_code == 70 and json_error(run.stdout, 70)
     assert "unexpected error" in run.stderr and "please report" in run.stderr
     (log,) = (home / "errors").glob("*.log")
     assert "Traceback" in log.read_text(encoding="utf-8")

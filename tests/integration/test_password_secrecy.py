@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from sqlalchemy import inspect, text
 
 from ferry.target.db import make_engine, parse_target
+from tests.conftest import json_error
 from tests.target_fixtures import sql
 
 # Each password holds a distinctive ASCII core: searching for the core finds the password
@@ -169,7 +170,7 @@ def test_no_clear_password_anywhere(migrate, tmp_path, home, target_url, caplog,
     header_less = tmp_path / "ohne_kopf.csv"
     header_less.write_text(HEADER_LESS, encoding="utf-8")
     refused = migrate(header_less, "--target", target_url, tenant="studio")
-    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.exit_code == 2 and json_error(refused.stdout, 2)
     assert "ohne_kopf.csv" in refused.stderr and "--columns" in refused.stderr
     ordered = migrate(
         header_less, "--target", target_url, "--columns", "email,password,full_name,login_id", tenant="studio"
