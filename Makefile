@@ -6,7 +6,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test test-fast lint venv bench clean
+.PHONY: demo test test-fast lint venv bench fuzz clean
 
 $(BIN)/ferry: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: venv
 
 bench: venv
 	$(BIN)/python -m bench.run
+
+# hostile generated exports through ferry migrate (bench/fuzz.py); hours for the full 10,000
+fuzz: venv
+	$(BIN)/python -m bench.fuzz --files 1000
 
 clean:
 	rm -rf $(VENV) .ferry
