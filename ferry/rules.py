@@ -72,6 +72,11 @@ EMAIL_PATTERN: str = _VARS["email_pattern"]
 SHARED_CHECKS: tuple[str, ...] = tuple(_VARS["shared_checks"])
 
 
+def project_var(name: str):
+    """One of dbt_project.yml's `vars`, for Python that renders the project's macros."""
+    return _VARS[name]
+
+
 def anchored_email_pattern() -> str:
     """EMAIL_PATTERN for a regex search (pandas' str.contains, which GX uses)."""
     return f"^{EMAIL_PATTERN}$"

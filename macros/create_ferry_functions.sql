@@ -14,6 +14,11 @@ create or replace macro ferry_trim(x) as
         else x
     end;
 
+-- trimmed, without the leading ' that spreadsheets and shops write to keep a value text
+-- ('0612345678, '7001): ids, phones, postal codes and amounts (ferry/ingest/values.py: untick)
+create or replace macro ferry_untick(x) as
+    ferry_trim(case when contains(x, chr(39)) then regexp_replace(x, '^[\s\x{00A0}\x{202F}\x{FEFF}]*''', '') else x end);
+
 -- trim and collapse inner whitespace (names)
 create or replace macro ferry_collapse(x) as
     ferry_trim(regexp_replace(x, '[\s\x{00A0}\x{202F}]+', ' ', 'g'));

@@ -156,5 +156,8 @@ def print_summary(summary: dict) -> None:
         out.print(f"[red]target failed:[/] {summary['error']}", highlight=False)
     if summary["unmapped_columns"]:
         out.print("kept in extra (unmapped): " + ", ".join(summary["unmapped_columns"]), highlight=False)
+    for c in summary.get("mapping") or []:
+        if c.get("warning"):
+            out.print(f"[yellow]column {c['index']} ({c['header']}):[/] {c['warning']}", highlight=False)
     out.print(f"report:  {summary['paths']['report']}", highlight=False, soft_wrap=True)
     out.print(f"rejects: {summary['paths']['rejects']}", highlight=False, soft_wrap=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,10 +18,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ferry.config import RunOptions
+from ferry.config import MAPPING_SAMPLE_CELLS, RunOptions
 from ferry.errors import InputError
+from ferry.ingest.card_templates import KIND_BY_TYPE, templates_for_run
 from ferry.ingest.headers import (
     Column,
+    Dictionary,
     Mapping,
     default_dictionary,
     find_header_row,
@@ -34,7 +36,7 @@ from ferry.ingest.headers import (
 from ferry.ingest.passwords import hash_passwords
 from ferry.ingest.phones import is_known_region, normalize_list
 from ferry.ingest.raw import ensure_raw_schema
-from ferry.ingest.readers import DELIMITERS, read_file
+from ferry.ingest.readers import DELIMITERS, Grid, read_file
 
 HEAD_ROWS = 10
 
@@ -56,22 +58,32 @@ class LandResult:
     source_system: str
     unmapped_columns: list[str]
     columns: dict[str, int]
+    # per column: index, header, field (None when unmapped), confidence, reason (Column.as_record)
+    mapping: list[dict] = field(default_factory=list)
 
 
-def land(opts: RunOptions, run_id: str, db: Path | None = None) -> LandResult:
-    """Read opts.file and append this run to raw.* of `db` (the run's DuckDB file; the
-    home's warehouse by default), replacing raw.current_run."""
-    db = Path(db or opts.warehouse)
-    mapping, order = user_mapping(opts)
-    if not is_known_region(opts.country):
-        raise InputError(f"--country {opts.country!r} is not a region code libphonenumber knows (e.g. CZ, DE, AT).")
+@dataclass
+class Layout:
+    """What the file holds before anything is written: how it was read, where its header
+    is, and which column is which field (shared by land and `ferry inspect`)."""
+
+    grid: Grid
+    header_row: int | None
+    header_cells: list[str]
+    columns: list[Column]
+    body: pa.Table  # the data rows: row_number, c1..cN
+
+
+def read_layout(
+    opts: RunOptions, mapping: Mapping | None, order: tuple[str | None, ...] | None, dictionary: Dictionary
+) -> Layout:
+    """Read the file, find its header row and map its columns; exit 2 (InputError) for a
+    file without data rows or whose first row is data without --columns/--mapping."""
     path = Path(opts.file)
     grid = read_file(path, encoding=opts.encoding, delimiter=opts.delimiter, sheet=opts.sheet)
     rows = grid.table.filter(pc.invert(blank_rows(grid.table)))
     if rows.num_rows == 0:
         raise InputError(f"{path.name}: the file is empty.")
-
-    dictionary = default_dictionary()
     if order is not None:
         header_row, header_cells = None, []
         columns = map_order(order, "mapping" if mapping else "columns")
@@ -84,11 +96,46 @@ def land(opts: RunOptions, run_id: str, db: Path | None = None) -> LandResult:
             raise needs_columns(path, head_cells[0])
         header_row = rows.column("row_number")[at].as_py()
         header_cells = head_cells[at][: last_filled(head_cells[at])]
-        columns = map_headers(header_cells, mapping, dictionary)
         body = rows.slice(at + 1)
+        samples = column_samples(body, len(header_cells))
+        columns = map_headers(header_cells, mapping, dictionary, samples, card_balance_kind(opts))
     if body.num_rows == 0:
         raise InputError(f"{path.name}: there is a header row but no data rows.")
+    return Layout(grid, header_row, header_cells, columns, body)
 
+
+def column_samples(body: pa.Table, width: int) -> list[list[str]]:
+    """The first config.MAPPING_SAMPLE_CELLS cells of each named column: the values the
+    mapping may look at, the same few thousand whatever the file's size."""
+    top = body.slice(0, MAPPING_SAMPLE_CELLS)
+    names = set(top.column_names)
+    return [top.column(f"c{j}").to_pylist() if f"c{j}" in names else [] for j in range(1, width + 1)]
+
+
+def card_balance_kind(opts: RunOptions) -> str | None:
+    """The balance kind of --card-template, which chooses among several balance columns
+    (stamps: a stamp column); None without one. A bad template is prepare's to report."""
+    if not opts.card_template:
+        return None
+    try:
+        rows = templates_for_run(opts.card_template, opts.card_templates)
+    except InputError:
+        return None
+    return next(KIND_BY_TYPE[r.type] for r in rows if r.template == opts.card_template)
+
+
+def land(opts: RunOptions, run_id: str, db: Path | None = None) -> LandResult:
+    """Read opts.file and append this run to raw.* of `db` (the run's DuckDB file; the
+    home's warehouse by default), replacing raw.current_run."""
+    db = Path(db or opts.warehouse)
+    mapping, order = user_mapping(opts)
+    if not is_known_region(opts.country):
+        raise InputError(f"--country {opts.country!r} is not a region code libphonenumber knows (e.g. CZ, DE, AT).")
+    path = Path(opts.file)
+    dictionary = default_dictionary()
+    layout = read_layout(opts, mapping, order, dictionary)
+    grid, columns, body = layout.grid, layout.columns, layout.body
+    header_row, header_cells = layout.header_row, layout.header_cells
     header_width = len(columns)
     body, surplus = fit_width(body, header_width)
     columns += [Column(j, None, None, None) for j in range(header_width + 1, body.num_columns)]
@@ -114,9 +161,10 @@ def land(opts: RunOptions, run_id: str, db: Path | None = None) -> LandResult:
         source_system=opts.source if opts.source != "auto" else dictionary.best_system(header_cells),
         unmapped_columns=[c.header for c in columns if c.field is None and c.header is not None],
         columns={c.field: c.index for c in columns if c.field and not c.is_duplicate},
+        mapping=[c.as_record() for c in columns if c.header is not None or c.field is not None],
     )
     write(opts, db, result, path, columns, body, surplus, header_width, phones, has_passwords)
-    del grid, rows, body
+    del grid, layout, body
     # Arrow's allocator keeps freed blocks for reuse; transform and the gate's process need
     # the memory more
     pa.default_memory_pool().release_unused()
@@ -211,9 +259,7 @@ def phone_table(body: pa.Table, columns: list[Column], country: str, warehouse: 
     when libphonenumber calls it invalid), from an earlier run where one has it."""
 
     column = next((c for c in columns if c.field == "phone" and not c.is_duplicate), None)
-    values = (
-        pc.unique(pc.utf8_trim_whitespace(body.column(f"c{column.index}"))) if column else pa.array([], pa.string())
-    )
+    values = pc.unique(untick_cells(body.column(f"c{column.index}"))) if column else pa.array([], pa.string())
     values = values.cast(pa.string())
     known = known_phones(warehouse, country, values)
     new = values.filter(
@@ -225,6 +271,15 @@ def phone_table(body: pa.Table, columns: list[Column], country: str, warehouse: 
     # keys normalize_phones() would make: no dict, no conversion back to Arrow
     found = pa.table({"phone_raw": new, "phone_e164": pa.array(normalize_list(new.to_pylist(), country), pa.string())})
     return pa.concat_tables([known, found])
+
+
+def untick_cells(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Trimmed cells without a leading `'` text marker: the key the models join phone
+    numbers on (macro ferry_untick, ferry/ingest/values.py: untick)."""
+    trimmed = pc.utf8_trim_whitespace(column)
+    if not pc.any(pc.starts_with(trimmed, "'")).as_py():  # the common case: no marker at all
+        return trimmed
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(trimmed, pattern="^'", replacement=""))
 
 
 def known_phones(warehouse: Path | None, country: str, values: pa.Array) -> pa.Table:
@@ -404,6 +459,9 @@ def columns_table(columns: list[Column]) -> pa.Table:
             "field": pa.array([c.field for c in columns], pa.string()),
             "mapped_by": pa.array([c.mapped_by for c in columns], pa.string()),
             "is_duplicate": pa.array([c.is_duplicate for c in columns], pa.bool_()),
+            "confidence": pa.array([c.confidence for c in columns], pa.float64()),
+            "reason": pa.array([c.reason for c in columns], pa.string()),
+            "warning": pa.array([c.warning for c in columns], pa.string()),
         }
     )
 
@@ -420,7 +478,7 @@ def duplicate_issues(columns: list[Column]) -> pa.Table:
             "code": pa.array(["duplicate_column"] * len(dups), pa.string()),
             "message": pa.array(
                 [
-                    f"{c.label!r} also maps to {c.field}; the first such column "
+                    f"{c.label!r} also maps to {c.field}; the column that holds it best "
                     f"({first[c.field].label!r}) is used and this one is kept in extra"
                     for c in dups
                 ],

@@ -1,4 +1,4 @@
--- The warehouse's raw layer (DuckDB), raw schema version 1.
+-- The warehouse's raw layer (DuckDB), raw schema version 2.
 -- Every raw.* table Ferry writes is created here and nowhere else: ferry/ingest/raw.py
 -- runs this file (ensure_raw_schema) before any step writes or reads raw.*, and records
 -- the version in raw.schema_version. Described table by table in docs/DESIGN.md; the dbt
@@ -23,6 +23,10 @@ CREATE TABLE IF NOT EXISTS raw.current_run (run_id VARCHAR);
 CREATE TABLE IF NOT EXISTS raw.columns (
     run_id VARCHAR, column_index INTEGER, header VARCHAR, header_key VARCHAR, field VARCHAR,
     mapped_by VARCHAR, is_duplicate BOOLEAN);
+-- why each column maps as it does (docs/CONTRACT.md §2): 0-1, and the reason in words
+ALTER TABLE raw.columns ADD COLUMN IF NOT EXISTS confidence DOUBLE;
+ALTER TABLE raw.columns ADD COLUMN IF NOT EXISTS reason VARCHAR;
+ALTER TABLE raw.columns ADD COLUMN IF NOT EXISTS warning VARCHAR;
 CREATE TABLE IF NOT EXISTS raw.rows (run_id VARCHAR, row_number BIGINT, cells VARCHAR[]);
 CREATE TABLE IF NOT EXISTS raw.phone_numbers (run_id VARCHAR, phone_raw VARCHAR, phone_e164 VARCHAR);
 CREATE TABLE IF NOT EXISTS raw.file_issues (

@@ -218,6 +218,7 @@ def render(inputs: ReportInputs) -> str:
         _header(inputs),
         _banner(inputs),
         _source_and_run(inputs),
+        _mapping_section(inputs.summary.get("mapping") or []),
         _row_accounting(inputs.summary["rows"]),
         _control_totals_section(inputs),
         _clients_section(inputs.summary, inputs.options),
@@ -341,6 +342,24 @@ def _source_and_run(inputs: ReportInputs) -> str:
         f"<div><h2>Run</h2>{_kv(_run_pairs(inputs))}<h2>Options</h2>{options_html}</div>\n"
         "</div>"
     )
+
+
+def _mapping_section(mapping: list[dict]) -> str:
+    """Which header became which field, and why (docs/CONTRACT.md §2, §7 `mapping`)."""
+    if not mapping:
+        return ""
+    rows = [
+        (
+            c["index"],
+            c["header"] or "",
+            c["field"] or "— (extra)",
+            "" if c["confidence"] is None else f"{c['confidence']:.2f}",
+            c["reason"] or "" if not c.get("warning") else f"{c['reason']} · warning: {c['warning']}",
+        )
+        for c in mapping
+    ]
+    table = _table(("#", "header", "field", "confidence", "why"), rows, num_cols=(0, 3))
+    return f'<h2>Column mapping <small class="muted">which header became which field, and why</small></h2>\n{table}'
 
 
 ROW_KEYS = ("read", "valid", "merged", "duplicate", "rejected", "loaded")

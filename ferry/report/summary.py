@@ -132,6 +132,7 @@ def build_summary(*, run_id, opts, land, facts: RunFacts, gate, status, load, pa
         "balances": facts.balances,
         "issue_counts": issue_counts,
         "unmapped_columns": list(land.unmapped_columns),
+        "mapping": list(getattr(land, "mapping", [])),
         "gate": {"passed": gate.passed, "checks": [{"name": c["name"], "passed": c["passed"]} for c in gate.checks]},
         "paths": {k: str(v) for k, v in paths.items()},
     }

@@ -26,21 +26,35 @@ trimmed as (
         ferry_collapse(full_name_cell) as full_name_in,
         ferry_collapse(first_name_cell) as first_name_in,
         ferry_collapse(last_name_cell) as last_name_in,
+        -- a surname prefix kept apart (Dutch tussenvoegsel: 'van der'), joined below
+        ferry_collapse(surname_prefix_cell) as surname_prefix,
         ferry_collapse(salutation_cell) as salutation,
         ferry_trim(email_cell) as email_raw,
-        ferry_trim(phone_cell) as phone_raw,
-        ferry_trim(postal_code_cell) as postal_code,
+        -- ids, phones, postal codes and amounts lose a leading ' text marker
+        ferry_untick(phone_cell) as phone_raw,
+        ferry_untick(postal_code_cell) as postal_code,
         ferry_trim(birth_date_cell) as birth_date_raw,
         ferry_trim(consent_cell) as consent_raw,
         ferry_trim(login_id_cell) as login_id,
         ferry_trim(password_cell) as password_hash,
         ferry_trim(tags_cell) as tags_raw,
-        ferry_trim(external_id_cell) as external_id,
+        ferry_untick(external_id_cell) as external_id,
         -- numerics, still text
-        ferry_trim(entries_cell) as entries_raw,
-        ferry_trim(credits_cell) as credits_raw,
-        ferry_trim(card_balance_cell) as card_balance_raw
+        ferry_untick(entries_cell) as entries_raw,
+        ferry_untick(credits_cell) as credits_raw,
+        ferry_untick(card_balance_cell) as card_balance_raw
     from cells
+),
+
+surnames as (
+    -- the surname with its prefix: 'van der' + 'Berg' is 'van der Berg'
+    select
+        * exclude (last_name_in),
+        case
+            when last_name_in is not null
+                then ferry_collapse(concat_ws(' ', surname_prefix, last_name_in))
+        end as last_name_in
+    from trimmed
 ),
 
 names as (
@@ -65,7 +79,7 @@ names as (
                     then regexp_extract(full_name_in, ' ([^ ]+)$', 1)
             end
         ) as last_name
-    from trimmed
+    from surnames
 ),
 
 number_texts as (
@@ -172,7 +186,7 @@ final as (
 -- the working columns (names as written, number texts) are not written: no model reads them
 select
     * exclude (
-        full_name_in, first_name_in, last_name_in, tags_raw, entries_text, credits_text,
+        full_name_in, first_name_in, last_name_in, surname_prefix, tags_raw, entries_text, credits_text,
         card_balance_text, birth_date_any
     )
 from final

@@ -61,6 +61,8 @@ def test_the_columns_dbt_and_analysts_read():
     assert dict(tables["rows"])["cells"] == "VARCHAR[]"
     assert [c for c, _ in tables["run_results"]] == ["run_id", "tenant", "status", "finished_at", "summary"]
     assert [c for c, _ in tables["target_logins"]] == ["run_id", "login_key", "email_key"]
+    # the mapping's decisions: why each column maps as it does (docs/CONTRACT.md §2)
+    assert {"confidence", "reason", "warning"} <= {c for c, _ in tables["columns"]}
 
 
 def test_no_module_creates_raw_tables_itself():
