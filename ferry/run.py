@@ -304,16 +304,7 @@ def write_reports(
         return _committed(
             opts, run, paths, report_step.facts_unknown(run.landed.rows_read, run.control_totals), exc, notice
         )
-    summary = report_step.build_summary(
-        run_id=run.run_id,
-        opts=opts,
-        land=run.landed,
-        facts=facts,
-        gate=run.checked,
-        status=run.status,
-        load=run.loaded,
-        paths=paths,
-    )
+    summary = _summary(opts, run, facts, paths)
     if run.error:
         # a failed load: the summary, run history and report.html all say why
         summary["error"] = run.error
@@ -324,6 +315,19 @@ def write_reports(
             raise
         return _committed(opts, run, paths, facts, exc, notice, summary)
     return summary
+
+
+def _summary(opts: RunOptions, run: StepResults, facts, paths: dict) -> dict:
+    return report_step.build_summary(
+        run_id=run.run_id,
+        opts=opts,
+        land=run.landed,
+        facts=facts,
+        gate=run.checked,
+        status=run.status,
+        load=run.loaded,
+        paths=paths,
+    )
 
 
 def _write_evidence(opts: RunOptions, space: RunSpace, run: StepResults, facts, summary: dict, paths: dict) -> None:
@@ -357,16 +361,7 @@ def _committed(
     from ferry.errors import machine_error
 
     if summary is None:
-        summary = report_step.build_summary(
-            run_id=run.run_id,
-            opts=opts,
-            land=run.landed,
-            facts=facts,
-            gate=run.checked,
-            status=run.status,
-            load=run.loaded,
-            paths=paths,
-        )
+        summary = _summary(opts, run, facts, paths)
     cause = machine_error(exc, opts.home) or f"{type(exc).__name__}: {exc}"
     warning = (
         f"the load committed, but the run's reports and warehouse record could not all be written ({cause}); "
