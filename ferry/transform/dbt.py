@@ -46,6 +46,12 @@ def dbt_args(command: str, home: Path, *extra: str, target: Path | None = None, 
         str(target or folder / "target"),
         "--log-path",
         str(logs or folder / "logs"),
+        # dbt says nothing on the terminal: its whole log is the run's dbt.log, and a
+        # failure reaches the user as the step's one-line error (docs/CONTRACT.md §1)
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "debug",
         "--quiet",
         *extra,
     ]
