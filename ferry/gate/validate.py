@@ -102,6 +102,44 @@ def warm_up() -> None:
 
     from expectations import balance_reconciliation, balances, clients, run_summary  # noqa: F401
 
+    _keep_compiled_templates()
+
+
+def _keep_compiled_templates() -> None:
+    """GX renders Data Docs through a new Jinja environment per page, compiling its
+    templates again each time: most of a small run's Data Docs. One in-memory bytecode
+    cache for the process keeps them compiled across pages and runs (Jinja's own
+    mechanism; the pages are unchanged)."""
+    from jinja2 import BytecodeCache
+
+    try:
+        from great_expectations.render.view.view import DefaultJinjaView
+    except ImportError:  # another GX layout: only a speed-up lost
+        return
+    if getattr(DefaultJinjaView, "_ferry_cache", None) is not None:
+        return
+
+    class _InMemory(BytecodeCache):
+        def __init__(self) -> None:
+            self.compiled: dict[str, bytes] = {}
+
+        def load_bytecode(self, bucket) -> None:
+            if bucket.key in self.compiled:
+                bucket.bytecode_from_string(self.compiled[bucket.key])
+
+        def dump_bytecode(self, bucket) -> None:
+            self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+    cache = _InMemory()
+    original = DefaultJinjaView.__init__
+
+    def __init__(self, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        self.env.bytecode_cache = cache
+
+    DefaultJinjaView.__init__ = __init__
+    DefaultJinjaView._ferry_cache = cache
+
 
 def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float) -> GateResult:
     """Validate the run's marts; write the GX Data Docs and gate.json into the run folder."""
