@@ -1,4 +1,5 @@
-"""Time `ferry batch` on many small tenants, and one 3-row `ferry migrate` for comparison.
+"""Time `ferry batch` on many small tenants, and one 3-row `ferry migrate` for comparison,
+plain and through a running Prefect server (`--no-prefect` skips that one).
 
     python -m bench.batch                         # 100 tenants x 200 rows, --concurrency 2
     python -m bench.batch --tenants 20 --rows 500 --concurrency 4
@@ -50,6 +51,46 @@ def tiny_file() -> Path:
     return path
 
 
+def tiny_through_prefect(ferry: str, homes: Path, timeout: float) -> dict:
+    """The 3-row run as the Prefect flow against a running `prefect server start` (started
+    first on a free port, its state in the bench home; its start-up is not timed)."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    home = homes / "batch_tiny_prefect"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/api"
+    env = dict(child_env(), PREFECT_HOME=str(home / "prefect"), PREFECT_API_URL=url)
+    prefect = str(Path(ferry).with_name("prefect"))
+    with open(home / "server.log", "wb") as log:
+        server = subprocess.Popen(
+            [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=log
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/health", timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("prefect server did not start (see server.log)") from None
+                    time.sleep(0.5)
+            print("running ferry migrate: 3 rows through the Prefect server ...", file=sys.stderr, flush=True)
+            cmd = [ferry, "migrate", str(tiny_file()), "--tenant", "tiny", "--home", str(home), "--json"]
+            res = run_child(cmd, env, home / "bench.stdout", home / "bench.stderr", timeout)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return res
+
+
 def per_step_medians(timings: list[dict]) -> dict[str, float]:
     steps = sorted({s for t in timings for s in t})
     return {s: round(statistics.median(t.get(s, 0.0) for t in timings), 3) for s in steps}
@@ -63,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=1800)
     ap.add_argument("--ferry", default=None, help="ferry executable (default: .venv/bin/ferry)")
+    ap.add_argument("--no-prefect", dest="prefect", action="store_false", help="skip the run through a Prefect server")
     args = ap.parse_args(argv)
     ferry = find_ferry(args.ferry)
     manifest = make_files(args.tenants, args.rows, args.seed)
@@ -100,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         "steps": read_timings(tiny_home, summary.get("run_id")),
     }
 
+    if args.prefect:
+        results["migrate_3_rows_prefect"] = tiny_through_prefect(ferry, homes, args.timeout)
+
     b, t = results["batch"], results["migrate_3_rows"]
     print(
         f"\nferry batch, {args.tenants} x {args.rows} rows, --concurrency {args.concurrency}: exit {b['exit']}, "
@@ -111,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
         f"ferry migrate, 3 rows: exit {t['exit']}, {t['seconds']:.1f} s wall, process tree peak "
         f"{t['tree_peak_mb']} MB, steps {t['steps']}"
     )
+    if args.prefect:
+        p = results["migrate_3_rows_prefect"]
+        print(
+            f"ferry migrate, 3 rows, through a running Prefect server: exit {p['exit']}, {p['seconds']:.1f} s wall "
+            f"(the server's start not counted), process tree peak {p['tree_peak_mb']} MB"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "batch.json"
     out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
