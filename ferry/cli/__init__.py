@@ -4,6 +4,7 @@ group. Importing a verb module registers its commands; the order is `ferry --hel
 from ferry.cli import (  # noqa: F401
     batch,
     inspect,
+    invites,
     migrate,
     project,
     runs,

@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(help="The run history.", invoke_without_command=True)
 app.add_typer(runs_app, name="runs")
+invites_app = typer.Typer(help="Send the queued invitations (SMTP or a RabbitMQ broker).", no_args_is_help=True)
+app.add_typer(invites_app, name="invites")
 err = Console(stderr=True)
 out = Console()
 

@@ -100,6 +100,12 @@ def runs_show(
     from ferry.report.history import load_run_summary
 
     home = home or (ctx.obj or {}).get("home") or default_home()
+    from ferry.invites.evidence import is_send_run
+
+    if is_send_run(home, run_id):  # a `ferry invites send` run: its outcomes (docs/CONTRACT.md §13)
+        from ferry.cli.invites import show_send_run
+
+        return show_send_run(home, run_id, as_json)
     try:
         summary = load_run_summary(home, run_id)
     except FerryError as exc:

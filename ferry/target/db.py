@@ -28,7 +28,7 @@ from sqlalchemy.pool import NullPool
 from ferry.config import lock_timeout, redact_url
 from ferry.errors import FerryError, TargetError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _rebuild(index: str) -> Callable[[str], str]:
@@ -41,7 +41,31 @@ UPGRADES: dict[int, Callable[[str], str]] = {
         "CREATE INDEX IF NOT EXISTS balances_account ON balances (account_id);"
     ),  # undo of a big login import
     2: _rebuild("clients_match_key"),  # partial: only keys without an e-mail are looked up
+    3: lambda dialect: _invite_delivery(dialect),  # ferry invites send: delivery states and their log
 }
+
+# invite_queue's delivery columns (version 4), in schema order; a column already there is
+# skipped (PostgreSQL: IF NOT EXISTS; SQLite: run_script), as every other upgrade statement
+INVITE_DELIVERY_COLUMNS = (
+    ("attempts", "INTEGER NOT NULL DEFAULT 0"),
+    ("last_error", "TEXT"),
+    ("sent_at", "{ts}"),
+    ("message_id", "TEXT"),
+    ("lease_until", "{ts}"),
+    ("claimed_by", "TEXT"),
+)
+
+
+def _invite_delivery(dialect: str) -> str:
+    ts, exists = ("timestamptz", "IF NOT EXISTS ") if dialect == "postgresql" else ("TEXT", "")
+    alters = "".join(
+        f"ALTER TABLE invite_queue ADD COLUMN {exists}{name} {kind.format(ts=ts)};\n"
+        for name, kind in INVITE_DELIVERY_COLUMNS
+    )
+    table = re.search(r"CREATE TABLE IF NOT EXISTS invite_sends \(.*?\n\);\n", schema_script(dialect), re.S).group(0)
+    indexes = [ddl for _, ddl in schema_indexes(dialect, "invite_sends")]
+    return "\n".join([alters, schema_index(dialect, "invite_queue_claim"), table, *indexes])
+
 
 LOCK_NAMESPACE = 0x46525259  # 'FRRY': keeps Ferry's advisory locks apart from the app's
 SCHEMA_LOCK_KEY = 0
@@ -422,7 +446,12 @@ def run_script(conn: Connection, target: Target, script: str) -> None:
     for line in script.splitlines(keepends=True):
         statement += line
         if sqlite3.complete_statement(statement):
-            cur.execute(statement)
+            try:
+                cur.execute(statement)
+            except sqlite3.OperationalError as exc:
+                # SQLite has no ADD COLUMN IF NOT EXISTS: a column already there is skipped
+                if "duplicate column name" not in str(exc):
+                    raise
             statement = ""
     if statement.strip() and not statement.strip().startswith("--"):
         cur.execute(statement)

@@ -1,4 +1,4 @@
--- The target booking database, schema version 3 (SQLite).
+-- The target booking database, schema version 4 (SQLite).
 -- Keep in step with schema_postgres.sql: same tables, columns, indexes and trigger.
 -- Types: dates and timestamps are ISO text, booleans 0/1, amounts NUMERIC, tags/extra JSON text.
 -- Foreign keys as on PostgreSQL (none on balances.client_id / invite_queue.client_id).
@@ -78,11 +78,37 @@ CREATE TABLE IF NOT EXISTS invite_queue (
     email       TEXT NOT NULL,
     status      TEXT NOT NULL DEFAULT 'pending',
     created_at  TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    run_id      TEXT
+    run_id      TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    sent_at     TEXT,
+    message_id  TEXT,
+    lease_until TEXT,
+    claimed_by  TEXT
 );
 CREATE INDEX IF NOT EXISTS invite_queue_client ON invite_queue (client_id);
 CREATE UNIQUE INDEX IF NOT EXISTS invite_queue_one_pending ON invite_queue (client_id)
     WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS invite_queue_claim ON invite_queue (tenant, status, id);
+
+-- ferry invites send: one row per outcome of one invitation (see schema_postgres.sql)
+CREATE TABLE IF NOT EXISTS invite_sends (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant      TEXT NOT NULL,
+    invite_id   INTEGER NOT NULL,
+    client_id   INTEGER,
+    email       TEXT NOT NULL,
+    send_id     TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    attempt     INTEGER NOT NULL DEFAULT 0,
+    language    TEXT,
+    message_id  TEXT,
+    error       TEXT,
+    logged_at   TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX IF NOT EXISTS invite_sends_tenant ON invite_sends (tenant, logged_at);
+CREATE INDEX IF NOT EXISTS invite_sends_invite ON invite_sends (invite_id);
 
 CREATE TABLE IF NOT EXISTS appointments (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,

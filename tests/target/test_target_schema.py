@@ -117,7 +117,9 @@ def test_a_version_1_target_is_upgraded_in_place(target_url, warehouse):
     sql(target_url, "DELETE FROM schema_version")
     sql(target_url, "INSERT INTO schema_version (version) VALUES (1)")
     ensure_schema(parse_target(target_url))
-    assert [r["version"] for r in sql(target_url, "SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
+    assert [r["version"] for r in sql(target_url, "SELECT version FROM schema_version ORDER BY version")] == list(
+        range(1, SCHEMA_VERSION + 1)
+    )
     assert "balances_account" in {name for name, _ in indexes(target_url)}
     assert scalar(target_url, "SELECT count(*) FROM balances") == 1  # the data stayed
 
@@ -133,7 +135,9 @@ def test_a_version_2_target_gets_the_partial_match_key_index_and_still_matches(t
     sql(target_url, "DELETE FROM schema_version")
     sql(target_url, "INSERT INTO schema_version (version) VALUES (2)")
     ensure_schema(parse_target(target_url))
-    assert [r["version"] for r in sql(target_url, "SELECT version FROM schema_version ORDER BY version")] == [2, 3]
+    assert [r["version"] for r in sql(target_url, "SELECT version FROM schema_version ORDER BY version")] == list(
+        range(2, SCHEMA_VERSION + 1)
+    )
     definition = dict(indexes(target_url))["clients_match_key"]
     assert "WHERE" in definition.upper() and "'email:'" in definition, definition
     again = load(
