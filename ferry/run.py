@@ -302,7 +302,14 @@ def write_reports(
         if run.status != "loaded":
             raise
         return _committed(
-            opts, run, paths, report_step.facts_unknown(run.landed.rows_read, run.control_totals), exc, notice
+            opts,
+            run,
+            paths,
+            report_step.facts_unknown(run.landed.rows_read, run.control_totals),
+            exc,
+            notice,
+            None,
+            space,
         )
     summary = _summary(opts, run, facts, paths)
     if run.error:
@@ -313,7 +320,7 @@ def write_reports(
     except Exception as exc:
         if run.status != "loaded":
             raise
-        return _committed(opts, run, paths, facts, exc, notice, summary)
+        return _committed(opts, run, paths, facts, exc, notice, summary, space)
     return summary
 
 
@@ -354,7 +361,14 @@ def _write_evidence(opts: RunOptions, space: RunSpace, run: StepResults, facts, 
 
 
 def _committed(
-    opts: RunOptions, run: StepResults, paths: dict, facts, exc: Exception, notice, summary: dict | None = None
+    opts: RunOptions,
+    run: StepResults,
+    paths: dict,
+    facts,
+    exc: Exception,
+    notice,
+    summary: dict | None = None,
+    space: RunSpace | None = None,
 ) -> dict:
     """The summary of a run whose load committed but whose evidence could not all be
     written: `loaded` all the same, with a warning saying what is missing and why."""
@@ -368,6 +382,9 @@ def _committed(
         f"the target holds the run (ferry_runs, run {run.run_id})"
     )
     summary.setdefault("warnings", []).append(warning)
+    if space is not None and space.keep_unmerged(summary):
+        warning += "; the run's rows wait in the home for the next run to add them to the warehouse"
+        summary["warnings"][-1] = warning
     notice(warning)
     with contextlib.suppress(OSError):
         report_step.write_summary(paths["summary"], summary)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import secrets
 import shutil
@@ -40,6 +41,8 @@ WORK = "work"
 # every copy of the warehouse keeps the file name
 DB_NAME = "warehouse.duckdb"
 CLAIM = "claim"
+UNMERGED = "unmerged-"  # a committed run's work folder waiting for its merge
+RESULT = "result.json"
 # raw tables that hold one run's rows (by run_id): what a work file adds to the warehouse
 RUN_RAW_TABLES = (
     "runs",
@@ -81,6 +84,8 @@ class RunSpace:
     own: bool
     warehouse_lock: WarehouseLock
     _claim: int | None = field(default=None, repr=False)
+    published: bool = False
+    _kept: bool = field(default=False, repr=False)
 
     @property
     def db(self) -> Path:
@@ -96,38 +101,100 @@ class RunSpace:
 
     def publish(self, record) -> None:
         """Make the run part of the home's warehouse. `record(con)` writes the run's result
-        row on the warehouse's connection, in the same transaction as the merge."""
+        row on the warehouse's connection, in the same transaction as the merge. Runs an
+        earlier publish could not merge (kept by `keep_unmerged`) are merged first."""
         if not self.own:  # the caller holds the warehouse lock for the report
             with _connect(self.opts.warehouse) as con:
                 record(con)
+            self.published = True
             return
         with self.warehouse_lock:
             self._ensure_warehouse()
-            with _connect(self.opts.warehouse) as con:
+            con = open_waiting(self.opts.warehouse, self.warehouse_lock.on_wait)
+            try:
                 ensure_raw_schema(con)
+                merge_unmerged(con, self.folder.parent)
                 merge_run(con, self.db, self.run_id, record)
+            finally:
+                con.close()
+        self.published = True
+
+    def keep_unmerged(self, summary: dict) -> bool:
+        """After a committed load whose publish failed (the warehouse held open elsewhere,
+        the disk full): keep the work file and the result as `<home>/work/unmerged-<run_id>/`
+        for the next run's publish, so the warehouse still gets every run. False when
+        there is nothing to keep (a run that worked in the warehouse, or published)."""
+        if not self.own or self.published:
+            return False
+        try:
+            (self.folder / RESULT).write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+            kept = self.folder.parent / f"{UNMERGED}{self.run_id}"
+            os.replace(self.folder, kept)
+        except OSError:
+            return False
+        self.folder, self._kept = kept, True
+        return True
 
     def _ensure_warehouse(self) -> None:
         """The home's warehouse, built by this project version: a copy of the empty one
         when there is none yet; rebuilt by dbt when an older Ferry built it."""
-        from ferry.transform.dbt import built_fingerprint, project_fingerprint, transform
+        from ferry.transform.dbt import project_fingerprint, transform
 
         warehouse = self.opts.warehouse
         if not warehouse.exists():
             _copy_whole(empty_warehouse(self.opts.home), warehouse)
             return
-        if built_fingerprint(warehouse) == project_fingerprint():
-            return
-        with _connect(warehouse) as con:
+        con = open_waiting(warehouse, self.warehouse_lock.on_wait)
+        try:
+            ensure_raw_schema(con)
+            built = con.execute("select fingerprint from raw.dbt_state order by built_at desc limit 1").fetchall()
+            if built and built[0][0] == project_fingerprint():
+                return
             con.execute("delete from raw.current_run")  # the rebuild transforms no run
+        finally:
+            con.close()
         transform(warehouse, self.opts.home, target=self.dbt_target, logs=self.opts.run_dir(self.run_id))
 
     def close(self) -> None:
-        """Remove the run's folder (its work file, dbt's files, any scratch) and its claim."""
+        """Remove the run's folder (its work file, dbt's files, any scratch) and its claim;
+        a folder kept for a later merge stays."""
         claim, self._claim = self._claim, None
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if not self._kept:
+            shutil.rmtree(self.folder, ignore_errors=True)
         if claim is not None:
             os.close(claim)
+
+
+def open_waiting(path: Path, on_wait=None):
+    """A write connection to the DuckDB file `path`, waiting (FERRY_LOCK_TIMEOUT seconds at
+    most) while another process has it open, an analyst's session for one, and saying once
+    whom it waits for."""
+    deadline = time.monotonic() + config.lock_timeout()
+    told = False
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            if not told and on_wait is not None:
+                held = str(exc).split("Conflicting lock is held in", 1)[-1].split(". See", 1)[0].strip()
+                on_wait(f"waiting for another process that has {path.name} open ({held})")
+                told = True
+            time.sleep(0.2)
+
+
+def merge_unmerged(con, root: Path) -> None:
+    """Merge the runs kept by `RunSpace.keep_unmerged`, oldest first, each with its result."""
+    from ferry.report.summary import insert_result
+
+    for folder in sorted(root.glob(f"{UNMERGED}*")):
+        try:
+            summary = json.loads((folder / RESULT).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not complete: left for a look, never guessed at
+        merge_run(con, folder / DB_NAME, summary["run_id"], lambda c, s=summary: insert_result(c, s))
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def open_run_space(opts: RunOptions, run_id: str, notice=None) -> RunSpace:
@@ -162,6 +229,8 @@ def sweep(root: Path) -> None:
     for path in root.iterdir():
         if not path.is_dir():
             continue
+        if path.name.startswith(UNMERGED):
+            continue  # a committed run waiting for its merge: only a publish removes it
         if path.name.startswith("."):
             with contextlib.suppress(OSError):
                 if time.time() - path.stat().st_mtime > ABANDONED_NEW_SECONDS:
@@ -198,6 +267,7 @@ def merge_run(con, db: Path, run_id: str, record) -> None:
             name = f'{schema}."{table}"'
             con.execute(f"DELETE FROM {name} WHERE run_id = ?", [run_id])  # a retried publish
             con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM run_db.{name} WHERE run_id = ?", [run_id])
+        con.execute("DELETE FROM raw.run_results WHERE run_id = ?", [run_id])
         record(con)
         con.execute("COMMIT")
     except BaseException:

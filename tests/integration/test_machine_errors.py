@@ -9,7 +9,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
+import duckdb
 import pytest
 
 from tests.conftest import json_error, run_cli
@@ -84,12 +87,28 @@ def test_a_run_whose_load_committed_never_looks_failed(tmp_path, monkeypatch):
     assert summary["status"] == "loaded" and summary["rows"]["loaded"] == 2
     (warning,) = summary["warnings"]
     assert "the load committed" in warning and "in use" in warning and summary["run_id"] in warning
-    assert "load committed" in " ".join(err.split())
+    assert "wait in the home" in warning and "load committed" in " ".join(err.split())
+    # nothing lost: the run's work waits in the home, and the next run adds it to the warehouse
+    assert (home / "work" / f"unmerged-{summary['run_id']}").is_dir()
+    second = tmp_path / "second.csv"
+    second.write_text("name and surname,email,entries,credits\nIvy Next,ivy@example.cz,1,1\n", encoding="utf-8")
+    code, out, err = run_cli("migrate", second, "--tenant", "gym", "--home", home, "--json")
+    assert code == 0, err
+    assert "warnings" not in json.loads(out)
+    assert not list((home / "work").glob("unmerged-*"))
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        merged = dict(con.execute("select run_id, rows_read from marts.run_summary").fetchall())
+        results = dict(con.execute("select run_id, status from raw.run_results").fetchall())
+    finally:
+        con.close()
+    assert merged[summary["run_id"]] == 2 and len(merged) == 2
+    assert results[summary["run_id"]] == "loaded" and len(results) == 2
     import sqlite3
 
     con = sqlite3.connect(home / "booking.db")
     try:
-        assert con.execute("select count(*) from clients").fetchone()[0] == 2
+        assert con.execute("select count(*) from clients where tenant = 'studio'").fetchone()[0] == 2
     finally:
         con.close()
 
@@ -98,6 +117,50 @@ def test_a_run_whose_load_committed_never_looks_failed(tmp_path, monkeypatch):
     (home / "runs" / summary["run_id"] / "summary.json").unlink()
     code, out, err = run_cli("runs", "--home", home, "--json")
     assert code == 0, err
-    (item,) = json.loads(out)
+    (item,) = [i for i in json.loads(out) if i["run_id"] == summary["run_id"]]
     assert (item["run_id"], item["status"], item["tenant"]) == (summary["run_id"], "loaded", "studio")
     assert item["clients"]["new"] == 2 and item["from_target"] is True
+
+
+def test_a_run_waits_while_an_analyst_has_the_warehouse_open(tmp_path, migrate, write_csv, home):
+    """Another process (an analyst's DuckDB session) has the warehouse open just when a run
+    wants to add itself: the run says whom it waits for, waits, and then adds itself."""
+    first = migrate(write_csv(CSV))
+    assert first.exit_code == 0, first.stderr
+    release = tmp_path / "release"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, os, sys, time\n"
+            f"con = duckdb.connect({str(home / 'warehouse.duckdb')!r}, read_only=True)\n"
+            "print('open', flush=True)\n"
+            f"while not os.path.exists({str(release)!r}): time.sleep(0.1)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "open"
+    done: dict = {}
+    worker = threading.Thread(target=lambda: done.update(run=migrate(write_csv(CSV, name="again.csv"), tenant="gym")))
+    worker.start()
+    try:
+        # summary.json is written just before the run adds itself to the warehouse
+        deadline = time.monotonic() + 300
+        while len(list((home / "runs").glob("*/summary.json"))) < 2:
+            assert worker.is_alive() and time.monotonic() < deadline, done
+            time.sleep(0.1)
+        time.sleep(3)
+        assert holder.poll() is None and worker.is_alive()  # it waits while the analyst holds the file
+    finally:
+        release.touch()
+        holder.wait(timeout=30)
+        worker.join(timeout=300)
+    run = done["run"]
+    assert run.exit_code == 0 and "warnings" not in run.summary, run.stderr
+    assert "waiting for another process that has warehouse.duckdb open" in " ".join(run.stderr.split())
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("select count(*) from raw.run_results").fetchall()[0][0] == 2
+    finally:
+        con.close()
