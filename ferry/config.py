@@ -61,6 +61,12 @@ def lock_timeout() -> float:
     return float(os.environ.get("FERRY_LOCK_TIMEOUT") or 600)
 
 
+def batch_start_timeout() -> float:
+    """Seconds a batch under Prefect waits for a worker to start a tenant's run before it
+    cancels it and records the tenant as failed (FERRY_BATCH_START_TIMEOUT, default 600)."""
+    return float(os.environ.get("FERRY_BATCH_START_TIMEOUT") or 600)
+
+
 def work_file_below() -> int:
     """Exports smaller than this many bytes are worked in a DuckDB file of the run's own
     and merged into the home's warehouse at the end, so runs on one home work in

@@ -13,15 +13,20 @@ import asyncio
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.deployments import run_deployment
 
+from ferry import config
 from ferry.batch import RUN_KEYS, STATUSES, load_manifest
 from ferry.config import default_home
+from ferry.errors import MachineError
 
 DEPLOYMENT = "migrate_clients/migrate-clients"
+POOL = "ferry"
+POLL_SECONDS = 1.0
 
 
 def _params(opts) -> dict:
@@ -67,6 +72,27 @@ def _record(opts, flow_run) -> dict:
     return {**record, "status": "failed", "exit_code": 1, "error": error or (state.name if state else "no state")}
 
 
+async def _finished(flow_run_id):
+    """The child flow run once it has ended; None when no worker started it in time (it
+    is then cancelled, so no worker takes it later)."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelled
+
+    deadline = time.monotonic() + config.batch_start_timeout()
+    async with get_client() as client:
+        while True:
+            flow_run = await client.read_flow_run(flow_run_id)
+            state = flow_run.state
+            if state is not None and state.is_final():
+                return flow_run
+            if (state is None or state.is_scheduled()) and time.monotonic() >= deadline:
+                await client.set_flow_run_state(
+                    flow_run_id, Cancelled(message="no worker started the run in time"), force=True
+                )
+                return None
+            await asyncio.sleep(POLL_SECONDS)
+
+
 @flow(name="migrate_batch", persist_result=False)
 async def migrate_batch(
     manifest: str,
@@ -83,8 +109,21 @@ async def migrate_batch(
 
     async def child(job) -> dict:
         async with limit:
-            flow_run = await run_deployment(DEPLOYMENT, parameters=_params(job.opts), as_subflow=True, timeout=None)
-        record = _record(job.opts, flow_run)
+            created = await run_deployment(DEPLOYMENT, parameters=_params(job.opts), as_subflow=True, timeout=0)
+            flow_run = await _finished(created.id)
+        if flow_run is None:
+            record = {
+                "tenant": job.opts.tenant,
+                "file": str(job.opts.file),
+                "run_id": None,
+                "rows": None,
+                "status": "failed",
+                "exit_code": MachineError.exit_code,
+                "error": f"no worker of pool '{POOL}' started the run within {config.batch_start_timeout():.0f} s "
+                f"(FERRY_BATCH_START_TIMEOUT); it was cancelled: start one with `prefect worker start --pool {POOL}`",
+            }
+        else:
+            record = _record(job.opts, flow_run)
         logger.info(f"{record['tenant']}: {record['status']}" + (f" ({record['error']})" if record["error"] else ""))
         return record
 

@@ -107,6 +107,49 @@ def _deployment_runs(url: str, runs: dict[str, dict]) -> dict[str, str]:
         }
 
 
+def _manifest(tmp_path) -> Path:
+    (tmp_path / "good.csv").write_text(GOOD, encoding="utf-8")
+    manifest = tmp_path / "batch.csv"
+    manifest.write_text("file,tenant\ngood.csv,alpha\n", encoding="utf-8")
+    return manifest
+
+
+# these two run first in the module, while no worker has polled pool `ferry` yet
+
+
+def test_a_batch_with_no_worker_polling_the_pool_is_exit_2_before_anything_runs(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", server["url"])
+    home = tmp_path / "home"
+    code, out, err = run_cli("batch", _manifest(tmp_path), "--home", home, "--json")
+    assert code == 2 and json_error(out, 2) and "prefect worker start --pool ferry" in err, err
+    assert not (home / "runs").exists()
+
+
+def test_a_tenant_no_worker_starts_in_time_is_cancelled_and_failed_not_waited_for(server, tmp_path, monkeypatch):
+    """The batch flow itself (a worker that stopped after the check): the child run is
+    cancelled after FERRY_BATCH_START_TIMEOUT, so no worker takes it later, and recorded."""
+    import asyncio
+
+    from flows.batch import migrate_batch
+
+    monkeypatch.setenv("FERRY_BATCH_START_TIMEOUT", "3")
+    with _settings(server["url"]):
+        result = asyncio.run(migrate_batch(manifest=str(_manifest(tmp_path)), home=str(tmp_path / "home")))
+    (run,) = result["runs"]
+    assert (run["tenant"], run["status"], run["exit_code"]) == ("alpha", "failed", 5)
+    assert "no worker of pool 'ferry' started the run within 3 s" in run["error"]
+    with _settings(server["url"]), _client() as client:
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId
+
+        deployment = client.read_deployment_by_name("migrate_clients/migrate-clients")
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id])),
+            limit=10,
+            offset=0,
+        )
+    assert [c.state.type.value for c in children] == ["CANCELLED"]
+
+
 def test_deployment_runs_from_json_parameters_end_in_the_right_states(server, tmp_path):
     (tmp_path / "good.csv").write_text(GOOD, encoding="utf-8")
     (tmp_path / "bad.csv").write_text(BAD, encoding="utf-8")
@@ -370,11 +413,6 @@ def test_batch_hands_every_row_to_the_pool_and_reports_each_outcome(server, tmp_
         "file,tenant,max_reject_rate\ngood.csv,alpha,0\nbad.csv,beta,0\nempty.csv,gamma,0\n", encoding="utf-8"
     )
     monkeypatch.setenv("PREFECT_API_URL", server["url"])
-
-    # no worker polls the pool yet: exit 2 naming the command, nothing started
-    code, out, err = run_cli("batch", manifest, "--home", home, "--json")
-    assert code == 2 and json_error(out, 2) and "prefect worker start --pool ferry" in err, err
-    assert not (home / "runs").exists()
 
     worker_log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
     worker = subprocess.Popen(
