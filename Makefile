@@ -21,7 +21,7 @@ demo: venv
 	$(BIN)/ferry migrate examples/studio_clients.csv --tenant demo-studio --home .ferry --max-reject-rate 0.1
 
 test: venv
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests
 
 # the quick loop: plain functions and the target, no whole runs (`slow`)
 test-fast: venv
