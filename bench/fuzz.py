@@ -86,6 +86,9 @@ class Figures:
     by_status: dict[str, int] = field(default_factory=dict)
     cli_runs: int = 0
     findings: list[Finding] = field(default_factory=list)
+    # a loaded value not in the file, in a run that warned `encoding_guessed` (the file's
+    # code page was a close call and the run said which reading it took)
+    warned: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -159,8 +162,9 @@ def _text(path: Path, encoding: str) -> str:
     return unicodedata.normalize("NFC", path.read_bytes().decode(encoding, errors="replace")).lower()
 
 
-def check_run(case: Case, folder: Path, home: Path, target: Path, record: dict, findings: list[Finding]) -> None:
+def check_run(case: Case, folder: Path, home: Path, target: Path, record: dict, figures: Figures) -> None:
     """The invariants of one batch record, its summary and what the target holds."""
+    findings = figures.findings
     code = record["exit_code"]
     if code not in (0, 1, 2):
         findings.append(Finding(case.name, f"exit {code}", record.get("error") or ""))
@@ -186,6 +190,7 @@ def check_run(case: Case, folder: Path, home: Path, target: Path, record: dict, 
         )
     finally:
         con.close()
+    guessed = summary.get("issue_counts", {}).get("encoding_guessed", 0) > 0
     for full_name, email in clients:
         for value in (full_name, email):
             if not value:
@@ -193,7 +198,8 @@ def check_run(case: Case, folder: Path, home: Path, target: Path, record: dict, 
             word = unicodedata.normalize("NFC", value).lower().split()[0]
             # as the file holds it: a quoted cell doubles its quotes
             if word not in text and word.replace('"', '""') not in text:
-                findings.append(Finding(case.name, "a loaded value is not in the file", value[:80]))
+                found = Finding(case.name, "a loaded value is not in the file", value[:80])
+                (figures.warned if guessed else findings).append(found)
     for kind, total in summary["balances"].items():
         if abs(float(sums.get(kind) or 0) - float(total)) > 1e-6:
             findings.append(Finding(case.name, f"{kind}: target {sums.get(kind)} != summary {total}"))
@@ -247,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         figures.findings.append(Finding(str(manifest), "traceback in ferry batch", proc.stderr[-500:]))
     for case, record in zip(cases, doc["runs"], strict=True):
         figures.by_status[record["status"]] = figures.by_status.get(record["status"], 0) + 1
-        check_run(case, folder, home, target, record, figures.findings)
+        check_run(case, folder, home, target, record, figures)
     cli_home, cli_target = folder / "cli-home", folder / "cli-booking.db"
     for i in range(0, len(cases), max(1, args.cli_every)):
         check_cli(ferry, folder / cases[i].name, cli_home, cli_target, f"c{i:05d}", figures.findings)
@@ -258,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{figures.files} files in {figures.seconds} s ({figures.seconds / max(1, figures.files):.2f} s a file), "
         f"{figures.cli_runs} also as their own process; statuses {figures.by_status}; "
-        f"{len(figures.findings)} findings"
+        f"{len(figures.findings)} findings; {len(figures.warned)} values differ in runs that warned "
+        "encoding_guessed"
     )
     for f in figures.findings[:50]:
         print(f"  {f.file}: {f.problem} {f.detail}")

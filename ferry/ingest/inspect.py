@@ -68,7 +68,7 @@ def inspect_file(opts: RunOptions, preview_rows: int = PREVIEW_ROWS) -> dict:
         "system": source,
         "rows": layout.body.num_rows,
         "columns": [c.as_record() for c in columns],
-        "warnings": warnings(columns),
+        "warnings": ([layout.grid.encoding_note] if layout.grid.encoding_note else []) + warnings(columns),
         "preview": preview(layout.body, columns, opts, preview_rows),
     }
 

@@ -163,7 +163,7 @@ def land(opts: RunOptions, run_id: str, db: Path | None = None) -> LandResult:
         columns={c.field: c.index for c in columns if c.field and not c.is_duplicate},
         mapping=[c.as_record() for c in columns if c.header is not None or c.field is not None],
     )
-    write(opts, db, result, path, columns, body, surplus, header_width, phones, has_passwords)
+    write(opts, db, result, path, columns, body, surplus, header_width, phones, has_passwords, grid.encoding_note)
     del grid, layout, body
     # Arrow's allocator keeps freed blocks for reuse; transform and the gate's process need
     # the memory more
@@ -325,6 +325,7 @@ def write(
     header_width: int,
     phones: pa.Table,
     has_passwords: bool = False,
+    encoding_note: str | None = None,
 ) -> None:
     """One transaction; the connection is closed before returning so the next step can open
     the warehouse."""
@@ -360,7 +361,7 @@ def write(
         con.execute("INSERT INTO raw.current_run (run_id) VALUES (?)", [result.run_id])
         insert(con, "raw.columns", result.run_id, columns_table(columns))
         insert(con, "raw.phone_numbers", result.run_id, phones)
-        insert(con, "raw.file_issues", result.run_id, duplicate_issues(columns))
+        insert(con, "raw.file_issues", result.run_id, file_warnings(columns, encoding_note))
         write_rows(con, result.run_id, body, surplus, header_width, has_passwords)
         con.execute("COMMIT")
     except BaseException:
@@ -466,23 +467,29 @@ def columns_table(columns: list[Column]) -> pa.Table:
     )
 
 
-def duplicate_issues(columns: list[Column]) -> pa.Table:
+def file_warnings(columns: list[Column], encoding_note: str | None = None) -> pa.Table:
+    """The file's own warnings (no row): a column that lost its field to a better one
+    (`duplicate_column`), a code page that was a close call (`encoding_guessed`)."""
     first = {c.field: c for c in columns if c.field and not c.is_duplicate}
-    dups = [c for c in columns if c.is_duplicate]
+    found = [
+        (
+            c.label,
+            "duplicate_column",
+            f"{c.label!r} also maps to {c.field}; the column that holds it best "
+            f"({first[c.field].label!r}) is used and this one is kept in extra",
+        )
+        for c in columns
+        if c.is_duplicate
+    ]
+    if encoding_note:
+        found.append((None, "encoding_guessed", encoding_note))
     return pa.table(
         {
-            "row_number": pa.array([None] * len(dups), pa.int64()),
-            "column_name": pa.array([c.label for c in dups], pa.string()),
-            "value": pa.array([None] * len(dups), pa.string()),
-            "severity": pa.array(["warning"] * len(dups), pa.string()),
-            "code": pa.array(["duplicate_column"] * len(dups), pa.string()),
-            "message": pa.array(
-                [
-                    f"{c.label!r} also maps to {c.field}; the column that holds it best "
-                    f"({first[c.field].label!r}) is used and this one is kept in extra"
-                    for c in dups
-                ],
-                pa.string(),
-            ),
+            "row_number": pa.array([None] * len(found), pa.int64()),
+            "column_name": pa.array([f[0] for f in found], pa.string()),
+            "value": pa.array([None] * len(found), pa.string()),
+            "severity": pa.array(["warning"] * len(found), pa.string()),
+            "code": pa.array([f[1] for f in found], pa.string()),
+            "message": pa.array([f[2] for f in found], pa.string()),
         }
     )

@@ -68,6 +68,8 @@ class Grid:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    # set when the code page was a close call: what the other one would have read
+    encoding_note: str | None = None
 
 
 def read_file(
@@ -103,7 +105,11 @@ def read_file(
 
 
 def read_csv(path: Path, data: bytes, encoding: str | None, delimiter: str | None) -> Grid:
-    encoding = check_encoding(encoding) if encoding else detect_encoding(path, data)
+    note = None
+    if encoding:
+        encoding = check_encoding(encoding)
+    else:
+        encoding, note = detect_encoding(path, data)
     text = decode(path, data, encoding)
     if "\x00" in text:
         raise InputError(f"{path.name}: this is a binary file, not a client list (CSV or Excel).")
@@ -117,7 +123,7 @@ def read_csv(path: Path, data: bytes, encoding: str | None, delimiter: str | Non
     table = parse_polars(text, delimiter)
     if table is None:
         table = parse_python(path, text, delimiter)
-    return Grid(table, "csv", encoding, delimiter)
+    return Grid(table, "csv", encoding, delimiter, encoding_note=note)
 
 
 def check_encoding(name: str) -> str:
@@ -130,20 +136,26 @@ def check_encoding(name: str) -> str:
     return name.lower()
 
 
-def detect_encoding(path: Path, data: bytes) -> str:
-    """BOM first, then strict UTF-8, then cp1252 vs cp1250."""
+def detect_encoding(path: Path, data: bytes) -> tuple[str, str | None]:
+    """BOM first, then strict UTF-8, then cp1252 vs cp1250. Also a note when the code page
+    was a close call (see detect_single_byte)."""
     for bom, name in _BOMS:
         if data.startswith(bom):
-            return name
+            return name, None
     try:
         data.decode("utf-8")
-        return "utf-8"
+        return "utf-8", None
     except UnicodeDecodeError:
         return detect_single_byte(path, data)
 
 
-def detect_single_byte(path: Path, data: bytes) -> str:
-    """cp1252 unless the words only make sense as cp1250.
+# How many more of the file's accented words one code page's best language must write
+# than the other's for the choice to be more than a guess.
+CLEAR_MARGIN = 2
+
+
+def detect_single_byte(path: Path, data: bytes) -> tuple[str, str | None]:
+    """cp1252 unless the words only make sense as cp1250, and a note when that is a guess.
 
     Only bytes that the two code pages read differently can tell them apart (German
     umlauts and ß are the same bytes in both). First, words that no language of a code
@@ -152,23 +164,38 @@ def detect_single_byte(path: Path, data: bytes) -> str:
     the code page whose best single language writes most of the file's accented words
     wins (Hungarian "Győr Szűcs" needs Portuguese and French at once in cp1252). Ties go to
     cp1252, the Western default: a Danish "Søren" in a German list stays cp1252.
+
+    When that last count is close (fewer than CLEAR_MARGIN words apart) the file's words
+    read as real words either way ("Søren Lefèvre" is also Czech "Sřren Lefčvre"): the
+    choice stands, with a note showing the other reading, which the run reports as the
+    warning `encoding_guessed` (refusing would stop as many right guesses as wrong ones).
     """
     high = bytes(set(data.translate(None, bytes(range(128)))))
     valid = [e for e in SINGLE_BYTE if _decodes(high, e)]
     if not valid:
         raise InputError(f"{path.name}: cannot tell the file's encoding; pass --encoding (e.g. utf-8, cp1252).")
     if len(valid) == 1:
-        return valid[0]
+        return valid[0], None
     differing = {b for b in high if bytes([b]).decode("cp1252") != bytes([b]).decode("cp1250")}
     if not differing:
-        return "cp1252"
+        return "cp1252", None
     words = set(re.findall(rb"[A-Za-z\x80-\xff]*[\x80-\xff][A-Za-z\x80-\xff]*", data[: 8 * config.SNIFF_BYTES]))
     telling = [w for w in words if differing.intersection(w)]
     unwritable = {e: sum(not _writable(w.decode(e), ALPHABETS[e]) for w in telling) for e in SINGLE_BYTE}
     if unwritable["cp1250"] != unwritable["cp1252"]:
-        return "cp1250" if unwritable["cp1250"] < unwritable["cp1252"] else "cp1252"
+        return ("cp1250" if unwritable["cp1250"] < unwritable["cp1252"] else "cp1252"), None
     best = {e: max(sum(_writable(w.decode(e), (a,)) for w in words) for a in ALPHABETS[e]) for e in SINGLE_BYTE}
-    return "cp1250" if best["cp1250"] > best["cp1252"] else "cp1252"
+    margin = best["cp1250"] - best["cp1252"]
+    choice = "cp1250" if margin > 0 else "cp1252"
+    if abs(margin) >= CLEAR_MARGIN:
+        return choice, None
+    examples = sorted(telling, key=lambda w: (-len(w), w))[:3]
+    other = "cp1252" if choice == "cp1250" else "cp1250"
+    return choice, (
+        f"the file's encoding was guessed: read as {choice} ({', '.join(w.decode(choice) for w in examples)}); "
+        f"as {other} it would read {', '.join(w.decode(other) for w in examples)}: if that is right, run again "
+        f"with --encoding {other}"
+    )
 
 
 def _writable(word: str, alphabets: tuple[str, ...]) -> bool:

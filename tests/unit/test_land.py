@@ -239,6 +239,15 @@ def test_second_column_for_a_field_is_kept_and_flagged(tmp_path):
     assert query(tmp_path, "SELECT phone_raw FROM raw.phone_numbers") == [("601123456",)]
 
 
+def test_a_guessed_code_page_is_a_file_warning(tmp_path):
+    data = "Name;Email\nSøren Lefèvre;s@x.dk\nRené Dupont;r@x.fr\n".encode("cp1252")
+    result = land(options(tmp_path, write(tmp_path, data)), "run-1")
+    assert result.encoding == "cp1250" and result.rows_read == 2
+    assert issues(tmp_path) == [(None, None, None, "warning", "encoding_guessed")]
+    (message,) = query(tmp_path, "SELECT message FROM raw.file_issues")[0]
+    assert "as cp1252 it would read Lefèvre, Søren" in message
+
+
 def test_extra_cells_land_as_extra_columns_and_short_rows_are_padded(tmp_path):
     data = "Name;Email;Phone\nJan;j@x.cz;601123456;surplus;more\nEva;e@x.cz\nPetr;p@x.cz;;;\n"
     result = land(options(tmp_path, write(tmp_path, data)), "run-1")

@@ -74,6 +74,33 @@ def test_single_byte_code_page_is_told_from_the_words(tmp_path, text, encoding):
     assert read_file(write(tmp_path, text.encode(encoding))).encoding == encoding
 
 
+def test_a_clear_code_page_has_no_note(tmp_path):
+    text = "Fornavn;Efternavn;By\nSøren;Kierkegaard;København\nÆbel;Ørsted;Århus\n"
+    assert read_file(write(tmp_path, text.encode("cp1252"))).encoding_note is None
+    assert read_file(write(tmp_path, "Jiří Dvořák;Plzeň\n".encode("cp1250"))).encoding_note is None
+
+
+@pytest.mark.parametrize(
+    "text, written, read, other",
+    [
+        # a French name and a Danish one also spell Czech words in cp1250 ("Sřren",
+        # "Lefčvre"): the guess is cp1250, and the note shows the file's own reading
+        ("Name;Email\nSøren Lefèvre;s@x.dk\nRené Dupont;r@x.fr\n", "cp1252", "cp1250", "Lefèvre, Søren"),
+        # a Czech "Čech" is also a French-looking "Èech": the Western default, with the note
+        ("Jméno;Email\nPetr Čech;p@x.cz\nJan Novák;j@x.cz\n", "cp1250", "cp1252", "Čech"),
+    ],
+)
+def test_a_close_call_between_code_pages_says_what_the_other_would_read(tmp_path, text, written, read, other):
+    grid = read_file(write(tmp_path, text.encode(written)))
+    assert grid.encoding == read
+    assert f"as {written} it would read {other}" in grid.encoding_note
+    assert f"--encoding {written}" in grid.encoding_note
+    # the choice stands: the file's rows are read, in the guessed code page
+    assert rows(grid)[1][1][0] == text.splitlines()[1].split(";")[0].encode(written).decode(read)
+    # --encoding settles it: no note
+    assert read_file(write(tmp_path, text.encode(written)), encoding=written).encoding_note is None
+
+
 def test_encoding_option_overrides_detection(tmp_path):
     grid = read_file(write(tmp_path, GERMAN.encode("cp1252")), encoding="latin-1")
     assert grid.encoding == "latin-1" and rows(grid)[1][1] == ["Jürgen", "Größe", "Weißdornweg"]
