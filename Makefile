@@ -37,7 +37,7 @@ bench: venv
 
 # hostile generated exports through ferry migrate (bench/fuzz.py); hours for the full 10,000
 fuzz: venv
-	$(BIN)/python -m bench.fuzz --files 1000
+	$(BIN)/python -m bench.fuzz --files 1000 --cli-every 25
 
 clean:
 	rm -rf $(VENV) .ferry
