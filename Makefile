@@ -6,7 +6,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test test-fast lint venv bench fuzz clean
+.PHONY: demo test test-fast lint venv bench bench-peers fuzz clean
 
 $(BIN)/ferry: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,18 @@ lint: venv
 bench: venv
 	$(BIN)/python -m bench.run
 
+# dlt, the peer tool timed beside Ferry (bench/peers.py), in a venv of its own so that its
+# dependencies never move Ferry's pinned ones
+PEERS := bench/.peers-venv
+bench-peers:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet --upgrade pip
+	$(PEERS)/bin/pip install --quiet 'dlt[sqlalchemy,postgres]==1.31.0' 'pyarrow==26.0.1' \
+		'sqlalchemy==2.1.9' 'psycopg2-binary==2.9.13'
+
 # hostile generated exports through ferry migrate (bench/fuzz.py); hours for the full 10,000
 fuzz: venv
 	$(BIN)/python -m bench.fuzz --files 1000 --cli-every 25
 
 clean:
-	rm -rf $(VENV) .ferry
+	rm -rf $(VENV) .ferry $(PEERS)

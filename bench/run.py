@@ -3,6 +3,11 @@
     python -m bench.run                                   # 10k, 100k, 1M rows into SQLite
     python -m bench.run --sizes 10000 --pg-url postgresql://postgres@127.0.0.1:5432/bench
     python -m bench.run --land-only                       # land(): 1M cp1252 ';' CSV, 100k xlsx
+    python -m bench.run --sizes 100000,1000000,10000000 --peers   # with dlt beside (make bench-peers)
+
+After each run the floor job (bench/floor.py) does the same file's essential work into the
+same target and the table prints Ferry's ratio to it; `--peers` adds dlt's time (rows and
+Arrow). A last table shows how each step grows from one size to the next.
 
 Every measurement runs in a child process so that its wall time and peak RSS are its own:
 the child is reaped with os.wait4(), whose rusage belongs to that child alone (on Linux,
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -294,6 +300,10 @@ def bench_migrate(args, ferry: str) -> list[dict]:
                     "counts_match": counts_match(summary, meta),
                     "stderr_tail": stderr_tail if (res["exit"] not in (0, 1) or not summary) else "",
                 }
+                if which == "first" and not args.no_floor:
+                    result["floor"] = floor_seconds(path, target_name, url)
+                if which == "first" and args.peers:
+                    result["dlt"] = {m: dlt_result(path, m, target_name, url) for m in ("rows", "arrow")}
                 results.append(result)
                 print(
                     f"  exit {res['exit']}, {res['seconds']:.1f} s, peak {res['peak_mb']:.0f} MB "
@@ -310,6 +320,24 @@ def bench_migrate(args, ferry: str) -> list[dict]:
             if not args.keep_homes:
                 shutil.rmtree(home, ignore_errors=True)
     return results
+
+
+def floor_seconds(path: Path, target: str, url: str | None) -> dict:
+    """The floor job (bench/floor.py) on the same file and target, run right after Ferry."""
+    from bench.floor import floor_postgres, floor_sqlite
+
+    print(f"running the floor job: {target} ...", file=sys.stderr, flush=True)
+    if target == "sqlite":
+        return floor_sqlite(path, DATA / "floor" / f"{path.stem}.sqlite")
+    return floor_postgres(path, url)
+
+
+def dlt_result(path: Path, mode: str, target: str, url: str | None) -> dict:
+    """dlt (bench/peers.py, `make bench-peers`) on the same file and target."""
+    from bench.peers import dlt_seconds
+
+    print(f"running dlt ({mode}): {target} ...", file=sys.stderr, flush=True)
+    return dlt_seconds(path, mode, "sqlite" if target == "sqlite" else "postgres", url)
 
 
 def counts_match(summary: dict | None, meta: dict) -> bool | None:
@@ -440,6 +468,8 @@ def print_table(results: list[dict]) -> None:
                 ]
             )
         _table(head, body)
+        print_peers(mig)
+        print_growth(mig, steps)
     land = [r for r in results if r["kind"] == "land"]
     if land:
         head = ["file", "format", "rows", "MB", "exit", "import s", "land s", "rows/s", "child s", "peak MB"]
@@ -459,6 +489,54 @@ def print_table(results: list[dict]) -> None:
             for r in land
         ]
         _table(head, body)
+
+
+def print_peers(mig: list[dict]) -> None:
+    """Ferry's wall time against the floor job's (and dlt's) on the same file and target.
+    Ferry's seconds include its interpreter's start, the floor's do not."""
+    rows = [r for r in mig if r.get("floor") or r.get("dlt")]
+    if not rows:
+        return
+    head = ["target", "rows", "ferry s", "floor s", "ferry / floor", "dlt rows s", "dlt arrow s"]
+    body = []
+    for r in rows:
+        floor = (r.get("floor") or {}).get("seconds")
+        dlt = r.get("dlt") or {}
+        body.append(
+            [
+                r["target"],
+                f"{r['rows']:,}",
+                fmt(r["seconds"], ".1f"),
+                fmt(floor, ".1f"),
+                fmt(r["seconds"] / floor if floor else None, ".2f"),
+                *[fmt((dlt.get(m) or {}).get("seconds"), ".1f") for m in ("rows", "arrow")],
+            ]
+        )
+    _table(head, body)
+
+
+def print_growth(mig: list[dict], steps: list[str]) -> None:
+    """Each step's time at one size over its time at the size before, beside the rows'
+    ratio: a step that grows faster than the rows is not linear."""
+    first = sorted((r for r in mig if r["pass"] == "first" and r["steps"]), key=lambda r: (r["target"], r["rows"]))
+    pairs = [(a, b) for a, b in itertools.pairwise(first) if a["target"] == b["target"]]
+    if not pairs:
+        return
+    head = ["target", "rows", "× rows", *[f"× {s}" for s in steps], "× total", "× tree MB"]
+    body = []
+    for a, b in pairs:
+        ratio = lambda x, y: fmt(y / x if x and y else None, ".1f")  # noqa: E731
+        body.append(
+            [
+                a["target"],
+                f"{a['rows']:,} → {b['rows']:,}",
+                ratio(a["rows"], b["rows"]),
+                *[ratio(a["steps"].get(s), b["steps"].get(s)) for s in steps],
+                ratio(a["seconds"], b["seconds"]),
+                ratio(a.get("tree_peak_mb"), b.get("tree_peak_mb")),
+            ]
+        )
+    _table(head, body)
 
 
 def _table(head: list[str], body: list[list[str]]) -> None:
@@ -513,6 +591,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run each file a second time against the same home/target (should change nothing)",
     )
+    ap.add_argument("--no-floor", action="store_true", help="skip the floor job (bench/floor.py) after each run")
+    ap.add_argument("--peers", action="store_true", help="also time dlt on each file (needs `make bench-peers`)")
     ap.add_argument("--max-reject-rate", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--regenerate", action="store_true", help="write the data files again")

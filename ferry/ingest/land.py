@@ -81,7 +81,10 @@ def read_layout(
     file without data rows or whose first row is data without --columns/--mapping."""
     path = Path(opts.file)
     grid = read_file(path, encoding=opts.encoding, delimiter=opts.delimiter, sheet=opts.sheet)
-    rows = grid.table.filter(pc.invert(blank_rows(grid.table)))
+    blank = blank_rows(grid.table)
+    # filtering copies the table: only a file with blank rows pays for it
+    rows = grid.table.filter(pc.invert(blank)) if pc.any(blank).as_py() else grid.table
+    grid.table = None  # from here on the rows live in `body` alone
     if rows.num_rows == 0:
         raise InputError(f"{path.name}: the file is empty.")
     if order is not None:

@@ -63,7 +63,7 @@ class Grid:
     """Every record of the file: `row_number` (int64, as a spreadsheet shows it) then
     `c1..cN` (text, '' for an empty or missing cell)."""
 
-    table: pa.Table
+    table: pa.Table | None  # None once the landing has taken the rows
     format: str  # "csv" | "xlsx" | "xls"
     encoding: str | None = None
     delimiter: str | None = None
@@ -105,25 +105,58 @@ def read_file(
 
 
 def read_csv(path: Path, data: bytes, encoding: str | None, delimiter: str | None) -> Grid:
+    """The file's records. A big file is held once as bytes and once as the parsed table:
+    UTF-8 is parsed from its own bytes, any other encoding is re-encoded to UTF-8 once, and
+    no Python string of the whole file is made (the Python parser's fallback aside)."""
     note = None
     if encoding:
         encoding = check_encoding(encoding)
     else:
         encoding, note = detect_encoding(path, data)
-    text = decode(path, data, encoding)
-    if "\x00" in text:
+    text = to_utf8(path, data, encoding)
+    del data  # the caller passes the file's bytes and keeps no reference to them
+    if b"\x00" in text:
         raise InputError(f"{path.name}: this is a binary file, not a client list (CSV or Excel).")
     if not text.strip():
         raise InputError(f"{path.name}: the file is empty.")
-    delimiter = check_delimiter(delimiter) if delimiter else detect_delimiter(text)
-    if not text.endswith(("\n", "\r")):
+    if delimiter:
+        delimiter = check_delimiter(delimiter)
+    else:
+        sample = text[: 4 * config.SAMPLE_CHARS].decode("utf-8", errors="ignore")[: config.SAMPLE_CHARS]
+        delimiter = detect_delimiter(sample, cut=len(text) > len(sample))
+    if not text.endswith((b"\n", b"\r")):
         # a quote left open in the last line must break the file as it does with a final
         # line break, instead of swallowing the rows after it (docs/CONTRACT.md §2)
-        text += "\r\n" if "\r\n" in text else "\n"
-    table = parse_polars(text, delimiter)
-    if table is None:
-        table = parse_python(path, text, delimiter)
+        text += b"\r\n" if b"\r\n" in text else b"\n"
+    frame = polars_frame(text, delimiter)
+    if frame is None:
+        table = parse_python(path, text.decode("utf-8"), delimiter)
+    else:
+        del text  # before the table is made: the bytes and the table are never held at once
+        table = arrow_columns(frame)
     return Grid(table, "csv", encoding, delimiter, encoding_note=note)
+
+
+def to_utf8(path: Path, data: bytes, encoding: str) -> bytes:
+    """The file's text as UTF-8 bytes without a BOM: a UTF-8 file's own bytes, checked."""
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
+        if not _is_utf8(data):
+            decode(path, data, "utf-8")  # raises, naming the first bad byte
+        return data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    return decode(path, data, encoding).encode("utf-8")
+
+
+def _is_utf8(data: bytes, step: int = 1 << 24) -> bool:
+    """Whether the bytes are UTF-8, checked in slices so that no string of the whole file
+    is made."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for at in range(0, len(view), step):
+            decoder.decode(view[at : at + step], final=at + step >= len(view))
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def check_encoding(name: str) -> str:
@@ -142,11 +175,9 @@ def detect_encoding(path: Path, data: bytes) -> tuple[str, str | None]:
     for bom, name in _BOMS:
         if data.startswith(bom):
             return name, None
-    try:
-        data.decode("utf-8")
+    if _is_utf8(data):
         return "utf-8", None
-    except UnicodeDecodeError:
-        return detect_single_byte(path, data)
+    return detect_single_byte(path, data)
 
 
 # How many more of the file's accented words one code page's best language must write
@@ -243,16 +274,19 @@ def check_delimiter(delimiter: str) -> str:
     return d
 
 
-def detect_delimiter(text: str) -> str:
-    """The candidate that splits the first row into most columns that the next rows repeat."""
+def detect_delimiter(text: str, cut: bool | None = None) -> str:
+    """The candidate that splits the first row into most columns that the next rows repeat.
+    `cut`: whether the text is the start of a longer file (its last row may be cut off);
+    by default, whether it is longer than the sample."""
     sample = text[: config.SAMPLE_CHARS]
+    cut = len(text) > config.SAMPLE_CHARS if cut is None else cut
     best, best_score = ",", None
     for d in DELIMITERS:
         try:
             rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=d) if any(c.strip() for c in r)]
         except csv.Error:
             continue
-        if len(text) > config.SAMPLE_CHARS:
+        if cut:
             rows = rows[:-1]
         if not rows or len(rows[0]) < 2:
             continue
@@ -263,14 +297,21 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
-def parse_polars(text: str, delimiter: str) -> pa.Table | None:
+def parse_polars(text: str | bytes, delimiter: str) -> pa.Table | None:
     """Fast path; None when the file is anything but plain RFC 4180 (ragged rows, stray
-    quotes, lone CR line ends), which the Python parser then reads and judges."""
-    if text.count("\r") != text.count("\r\n"):
+    quotes, lone CR line ends), which the Python parser then reads and judges. `text`: a
+    string or its UTF-8 bytes."""
+    frame = polars_frame(text.encode("utf-8") if isinstance(text, str) else text, delimiter)
+    return None if frame is None else arrow_columns(frame)
+
+
+def polars_frame(data: bytes, delimiter: str) -> pl.DataFrame | None:
+    """The records as polars reads them (None: not plain RFC 4180, see parse_polars)."""
+    if data.count(b"\r") != data.count(b"\r\n"):
         return None
     try:
-        df = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+        return pl.read_csv(
+            data,
             has_header=False,
             separator=delimiter,
             quote_char='"',
@@ -282,9 +323,19 @@ def parse_polars(text: str, delimiter: str) -> pa.Table | None:
         )
     except Exception:  # any complaint: let the strict parser decide and explain
         return None
-    df = df.select(pl.col(c).fill_null("").alias(f"c{i}") for i, c in enumerate(df.columns, start=1))
-    df = df.with_row_index("row_number", offset=1).with_columns(pl.col("row_number").cast(pl.Int64))
-    return df.to_arrow()
+
+
+def arrow_columns(frame: pl.DataFrame) -> pa.Table:
+    """row_number, c1..cN ('' for an empty cell), taken from the frame one column at a
+    time so that the frame and the table never both hold every cell."""
+    columns = {"row_number": pa.array(range(1, frame.height + 1), pa.int64())}
+    for i, name in enumerate(list(frame.columns), start=1):
+        column = frame.drop_in_place(name)
+        if column.null_count():
+            column = column.fill_null("")
+        columns[f"c{i}"] = column.to_arrow()
+        del column
+    return pa.table(columns)
 
 
 def parse_python(path: Path, text: str, delimiter: str) -> pa.Table:
