@@ -286,6 +286,8 @@ LAND_APART_BYTES = 20_000_000
 # phones: from this many distinct numbers, a second process normalises half of them
 PHONES_PARALLEL_THRESHOLD = 100_000
 PHONE_PROCESSES = 2  # this one included
+# distinct phone numbers handed to the processes at a time (memory: ~100 bytes each)
+PHONE_CHUNK = 500_000
 # passwords: from this many password cells, argon2id hashes in worker processes
 PASSWORDS_PARALLEL_THRESHOLD = 64
 PASSWORD_WORKERS = 2

@@ -36,23 +36,34 @@ GATED_COLUMNS = {
 }
 
 
-def read_marts(warehouse: Path, run_id: str) -> dict:
-    """The gated marts of one run as DataFrames, with the derived columns the suites check.
+def read_mart(warehouse: Path, name: str, run_id: str, columns: tuple[str, ...] | None = None):
+    """One gated mart of one run as a DataFrame, with the derived columns the suites check
+    (`columns`: only those). Read when its validation needs it, so that a big run's gate
+    holds one mart's column group in memory, not every mart whole.
 
     `balance_email` is the e-mail of a client holding a balance ('' when it has none, so
     the check fails) and '-' for clients without a balance, who need no e-mail.
     """
+    wanted = ", ".join(f'"{c}"' for c in columns) if columns else "*"
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return {
-            # through Arrow, not .df(): pandas keeps its string columns without a copy
-            name: con.sql(
-                f"select {GATED_COLUMNS[name]} from marts.{name} where run_id = $run_id", params={"run_id": run_id}
+        # through Arrow, not .df(): pandas keeps its string columns without a copy
+        return (
+            con.sql(
+                f"select {wanted} from (select {GATED_COLUMNS[name]} from marts.{name} where run_id = $run_id)",
+                params={"run_id": run_id},
             )
             .to_arrow_table()
             .to_pandas()
-            for name in GATED_COLUMNS
-        }
+        )
+    finally:
+        con.close()
+
+
+def mart_rows(warehouse: Path, name: str, run_id: str) -> int:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(f"select count(*) from marts.{name} where run_id = ?", [run_id]).fetchall()[0][0]
     finally:
         con.close()
 
@@ -73,15 +84,15 @@ def _columns(expectation) -> tuple[str, ...]:
     return (column,) if column else tuple(getattr(expectation, "column_list", None) or ())
 
 
-def batches(name: str, suite, frame) -> list[tuple[str, object, object]]:
-    """(validation name, suite, DataFrame) to validate mart `name` with: the suite whole,
-    or, for a big mart, one suite per distinct set of columns its expectations read,
-    named `<mart>.<columns>`, each with a batch of only those columns."""
+def batches(name: str, suite, rows: int) -> list[tuple[str, object, tuple[str, ...] | None]]:
+    """(validation name, suite, columns to read) to validate mart `name` with: the suite
+    whole (columns None: all), or, for a big mart, one suite per distinct set of columns
+    its expectations read, named `<mart>.<columns>`, each with a batch of only those."""
     groups: dict[tuple[str, ...], list] = {}
     for expectation in suite.expectations:
         groups.setdefault(_columns(expectation), []).append(expectation)
-    if len(frame) <= config.GATE_SPLIT_ROWS or len(groups) < 2 or () in groups:
-        return [(name, suite, frame)]
+    if rows <= config.GATE_SPLIT_ROWS or len(groups) < 2 or () in groups:
+        return [(name, suite, None)]
     import great_expectations as gx
 
     out = []
@@ -89,7 +100,7 @@ def batches(name: str, suite, frame) -> list[tuple[str, object, object]]:
         part = f"{name}.{'+'.join(columns)}"
         # expectations belong to one suite: the part gets copies of its own
         copies = [type(e)(**e.dict(exclude={"id"})) for e in expectations]
-        out.append((part, gx.ExpectationSuite(name=part, expectations=copies), frame[list(columns)]))
+        out.append((part, gx.ExpectationSuite(name=part, expectations=copies), columns))
     return out
 
 
@@ -151,13 +162,13 @@ def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float) ->
     # GX fingerprints each pandas batch under this many bytes by hashing every value, only
     # to label its results, which Ferry never reads back: skip it
     pandas_execution_engine.HASH_THRESHOLD = 0
-    frames = read_marts(warehouse, run_id)
     context = gx.get_context(mode="file", project_root_dir=str(run_dir))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_or_update_pandas("ferry_marts")
     checks: list[dict] = []
     for name, whole in build_suites(max_reject_rate).items():
-        for part, suite, frame in batches(name, whole, frames.pop(name)):
+        for part, suite, columns in batches(name, whole, mart_rows(warehouse, name, run_id)):
+            frame = read_mart(warehouse, name, run_id, columns)
             suite = context.suites.add_or_update(suite)
             asset = source.add_dataframe_asset(part)
             batch = asset.add_batch_definition_whole_dataframe(run_id)
@@ -166,6 +177,7 @@ def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float) ->
             )
             validation = definition.run(batch_parameters={"dataframe": frame})
             checks.extend(_check(name, r) for r in validation.results)
+            del frame, validation  # the next part's columns take their place
     # the results are stored in the run folder's GX project; render them once
     context.build_data_docs()
     docs = run_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"

@@ -34,7 +34,7 @@ from ferry.ingest.headers import (
     parse_field,
 )
 from ferry.ingest.passwords import hash_passwords
-from ferry.ingest.phones import is_known_region, normalize_list
+from ferry.ingest.phones import is_known_region, normalize_array
 from ferry.ingest.raw import ensure_raw_schema
 from ferry.ingest.readers import DELIMITERS, Grid, read_file
 
@@ -272,7 +272,7 @@ def phone_table(body: pa.Table, columns: list[Column], country: str, warehouse: 
     )
     # Arrow trims what str.strip() does (tests/test_phones.py), so these are the distinct
     # keys normalize_phones() would make: no dict, no conversion back to Arrow
-    found = pa.table({"phone_raw": new, "phone_e164": pa.array(normalize_list(new.to_pylist(), country), pa.string())})
+    found = pa.table({"phone_raw": new, "phone_e164": normalize_array(new, country)})
     return pa.concat_tables([known, found])
 
 

@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import cache
 
 import phonenumbers
+import pyarrow as pa
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, SUPPORTED_REGIONS, PhoneMetadata
 from phonenumbers import phonenumberutil as pnu
 
@@ -63,18 +64,46 @@ def normalize_list(values: list[str], country: str) -> list[str | None]:
     region = _Region.of(country.upper())
     if len(values) <= config.PHONES_PARALLEL_THRESHOLD or config.PHONE_PROCESSES < 2:
         return region.e164_list(values)
+    # spawn: the caller may hold threads (Prefect, DuckDB) that a fork would copy half-way.
+    try:
+        with ProcessPoolExecutor(config.PHONE_PROCESSES - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return _shared(pool, region, values, country)
+    except BrokenProcessPool:  # the helper could not start (no importable __main__) or died
+        return region.e164_list(values)
+
+
+def normalize_array(values: pa.Array, country: str) -> pa.Array:
+    """normalize_list for an Arrow array of strings, config.PHONE_CHUNK values at a time
+    through one pool of processes: a file of millions of distinct numbers never has them
+    all as Python strings at once."""
+    step = config.PHONE_CHUNK
+    if len(values) <= step:
+        return pa.array(normalize_list(values.to_pylist(), country), pa.string())
+    region = _Region.of(country.upper())
+    out = []
+    try:
+        with ProcessPoolExecutor(config.PHONE_PROCESSES - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for at in range(0, len(values), step):
+                out.append(pa.array(_shared(pool, region, values.slice(at, step).to_pylist(), country), pa.string()))
+    except BrokenProcessPool:
+        out = [
+            pa.array(region.e164_list(values.slice(at, step).to_pylist()), pa.string())
+            for at in range(0, len(values), step)
+        ]
+    return pa.concat_arrays(out)
+
+
+def _shared(pool: ProcessPoolExecutor, region: _Region, values: list[str], country: str) -> list[str | None]:
+    """The values' E.164 forms: the pool's processes take all parts but the first, which
+    this process does meanwhile."""
     step = -(-len(values) // config.PHONE_PROCESSES)
     # One string per part pickles faster than a list: one object, not one per value (unless a
     # value holds a newline).
-    parts = [_joined(values[i : i + step]) for i in range(step, len(values), step)]
-    # spawn: the caller may hold threads (Prefect, DuckDB) that a fork would copy half-way.
-    try:
-        with ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_normalize_part, part, country) for part in parts]
-            e164 = region.e164_list(values[:step])
-            return e164 + [e or None for future in futures for e in future.result().split("\n")]
-    except BrokenProcessPool:  # the helper could not start (no importable __main__) or died
-        return region.e164_list(values)
+    futures = [
+        pool.submit(_normalize_part, _joined(values[i : i + step]), country) for i in range(step, len(values), step)
+    ]
+    e164 = region.e164_list(values[:step])
+    return e164 + [e or None for future in futures for e in future.result().split("\n")]
 
 
 def _joined(values: list[str]) -> str | list[str]:

@@ -281,3 +281,14 @@ def test_short_path_answers_what_libphonenumber_answers():
             if normalize_phone(value, country) != reference_normalize_phone(value, country):
                 differ.append((value, country, normalize_phone(value, country)))
     assert differ == [], differ[:10]
+
+
+def test_an_arrow_array_is_normalised_in_chunks_through_one_pool(monkeypatch):
+    # a file of millions of distinct numbers goes through in chunks: the same answers, in order
+    monkeypatch.setattr(config, "PHONE_CHUNK", 5)
+    monkeypatch.setattr(config, "PHONES_PARALLEL_THRESHOLD", 2)
+    values = ["junk", "601 123 456", "+49 151 23456789", "", "00420 777 123 456", "1", "+420601123456"] * 3
+    got = phones.normalize_array(pa.array(values, pa.string()), "cz")
+    assert got.type == pa.string()
+    assert got.to_pylist() == [phones.normalize_phone(v, "cz") for v in values]
+    assert got.to_pylist()[:3] == [None, "+420601123456", "+4915123456789"]
