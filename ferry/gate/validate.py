@@ -104,6 +104,19 @@ def batches(name: str, suite, rows: int) -> list[tuple[str, object, tuple[str, .
     return out
 
 
+def _forget_batches(source) -> None:
+    """Let a validated part's data go. The data source's execution engine lives as long as
+    the source and keeps every batch's DataFrame and every metric computed on it (whole
+    columns of booleans among them): over a big run's parts that is several copies of the
+    marts. The results are already in the validation's own objects."""
+    engine = source.get_execution_engine()
+    engine.batch_manager.batch_data_cache.clear()
+    engine.batch_manager.reset_batch_cache()
+    cache = getattr(engine, "_metric_cache", None)
+    if isinstance(cache, dict):
+        cache.clear()
+
+
 def warm_up() -> None:
     """Import what gate() needs (slow, most of it Great Expectations)."""
     quiet_environment()
@@ -178,6 +191,7 @@ def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float) ->
             validation = definition.run(batch_parameters={"dataframe": frame})
             checks.extend(_check(name, r) for r in validation.results)
             del frame, validation  # the next part's columns take their place
+            _forget_batches(source)
     # the results are stored in the run folder's GX project; render them once
     context.build_data_docs()
     docs = run_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
