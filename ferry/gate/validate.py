@@ -36,7 +36,7 @@ GATED_COLUMNS = {
 }
 
 
-def read_mart(warehouse: Path, name: str, run_id: str, columns: tuple[str, ...] | None = None):
+def read_mart(con, name: str, run_id: str, columns: tuple[str, ...] | None = None):
     """One gated mart of one run as a DataFrame, with the derived columns the suites check
     (`columns`: only those). Read when its validation needs it, so that a big run's gate
     holds one mart's column group in memory, not every mart whole.
@@ -45,27 +45,19 @@ def read_mart(warehouse: Path, name: str, run_id: str, columns: tuple[str, ...] 
     the check fails) and '-' for clients without a balance, who need no e-mail.
     """
     wanted = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        # through Arrow, not .df(): pandas keeps its string columns without a copy
-        return (
-            con.sql(
-                f"select {wanted} from (select {GATED_COLUMNS[name]} from marts.{name} where run_id = $run_id)",
-                params={"run_id": run_id},
-            )
-            .to_arrow_table()
-            .to_pandas()
+    # through Arrow, not .df(): pandas keeps its string columns without a copy
+    return (
+        con.sql(
+            f"select {wanted} from (select {GATED_COLUMNS[name]} from marts.{name} where run_id = $run_id)",
+            params={"run_id": run_id},
         )
-    finally:
-        con.close()
+        .to_arrow_table()
+        .to_pandas()
+    )
 
 
-def mart_rows(warehouse: Path, name: str, run_id: str) -> int:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(f"select count(*) from marts.{name} where run_id = ?", [run_id]).fetchall()[0][0]
-    finally:
-        con.close()
+def mart_rows(con, name: str, run_id: str) -> int:
+    return con.execute(f"select count(*) from marts.{name} where run_id = ?", [run_id]).fetchall()[0][0]
 
 
 def build_suites(max_reject_rate: float) -> dict:
@@ -102,6 +94,26 @@ def batches(name: str, suite, rows: int) -> list[tuple[str, object, tuple[str, .
         copies = [type(e)(**e.dict(exclude={"id"})) for e in expectations]
         out.append((part, gx.ExpectationSuite(name=part, expectations=copies), columns))
     return out
+
+
+def _validate(context, source, con, run_id: str, max_reject_rate: float, checks: list[dict]) -> None:
+    """Each gated mart (or each column group of a big one) validated in turn; its checks
+    appended to `checks`."""
+    import great_expectations as gx
+
+    for name, whole in build_suites(max_reject_rate).items():
+        for part, suite, columns in batches(name, whole, mart_rows(con, name, run_id)):
+            frame = read_mart(con, name, run_id, columns)
+            suite = context.suites.add_or_update(suite)
+            asset = source.add_dataframe_asset(part)
+            batch = asset.add_batch_definition_whole_dataframe(run_id)
+            definition = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=part, data=batch, suite=suite)
+            )
+            validation = definition.run(batch_parameters={"dataframe": frame})
+            checks.extend(_check(name, r) for r in validation.results)
+            del frame, validation  # the next part's columns take their place
+            _forget_batches(source)
 
 
 def _forget_batches(source) -> None:
@@ -179,19 +191,12 @@ def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float) ->
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_or_update_pandas("ferry_marts")
     checks: list[dict] = []
-    for name, whole in build_suites(max_reject_rate).items():
-        for part, suite, columns in batches(name, whole, mart_rows(warehouse, name, run_id)):
-            frame = read_mart(warehouse, name, run_id, columns)
-            suite = context.suites.add_or_update(suite)
-            asset = source.add_dataframe_asset(part)
-            batch = asset.add_batch_definition_whole_dataframe(run_id)
-            definition = context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=part, data=batch, suite=suite)
-            )
-            validation = definition.run(batch_parameters={"dataframe": frame})
-            checks.extend(_check(name, r) for r in validation.results)
-            del frame, validation  # the next part's columns take their place
-            _forget_batches(source)
+    # read-only: the load's stage reads the warehouse meanwhile
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        _validate(context, source, con, run_id, max_reject_rate, checks)
+    finally:
+        con.close()
     # the results are stored in the run folder's GX project; render them once
     context.build_data_docs()
     docs = run_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
