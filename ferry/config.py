@@ -295,9 +295,6 @@ PASSWORD_WORKERS = 2
 # after a run this big the gate's process ends with it (its memory goes back), smaller
 # runs leave it warm for the next run of this process
 GATE_SPLIT_ROWS = 100_000
-# SQLite load: page cache per client loaded, up to this many MB (ferry/target/load.py)
-SQLITE_CACHE_BYTES_PER_CLIENT = 100
-SQLITE_CACHE_MAX_MB = 1024
 GATE_KEEP_WORKER_BELOW = 100_000
 # stage: more (kind, card_template) pairs than this are staged as rows, not columns
 STAGE_MAX_PAIRS = 8

@@ -59,38 +59,29 @@ def normalize_phones(values: Iterable[str], country: str) -> dict[str, str | Non
 
 
 def normalize_list(values: list[str], country: str) -> list[str | None]:
-    """normalize_phone of each value, in order; a long list is shared with config.PHONE_PROCESSES - 1
-    spawned processes, this one doing the first part meanwhile."""
-    region = _Region.of(country.upper())
+    """normalize_phone of each value, in order (a long list as normalize_array does it)."""
     if len(values) <= config.PHONES_PARALLEL_THRESHOLD or config.PHONE_PROCESSES < 2:
-        return region.e164_list(values)
-    # spawn: the caller may hold threads (Prefect, DuckDB) that a fork would copy half-way.
-    try:
-        with ProcessPoolExecutor(config.PHONE_PROCESSES - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return _shared(pool, region, values, country)
-    except BrokenProcessPool:  # the helper could not start (no importable __main__) or died
-        return region.e164_list(values)
+        return _Region.of(country.upper()).e164_list(values)
+    return normalize_array(pa.array(values, pa.string()), country).to_pylist()
 
 
 def normalize_array(values: pa.Array, country: str) -> pa.Array:
-    """normalize_list for an Arrow array of strings, config.PHONE_CHUNK values at a time
-    through one pool of processes: a file of millions of distinct numbers never has them
-    all as Python strings at once."""
-    step = config.PHONE_CHUNK
-    if len(values) <= step:
-        return pa.array(normalize_list(values.to_pylist(), country), pa.string())
+    """normalize_phone of each string of an Arrow array, in order. A long array is shared
+    with config.PHONE_PROCESSES - 1 spawned processes, this one doing the first part of
+    each chunk meanwhile, config.PHONE_CHUNK values at a time through one pool: a file of
+    millions of distinct numbers never has them all as Python strings at once."""
     region = _Region.of(country.upper())
-    out = []
+    if len(values) <= config.PHONES_PARALLEL_THRESHOLD or config.PHONE_PROCESSES < 2:
+        return pa.array(region.e164_list(values.to_pylist()), pa.string())
+    step = config.PHONE_CHUNK
+    chunks = range(0, len(values), step)
+    # spawn: the caller may hold threads (Prefect, DuckDB) that a fork would copy half-way.
     try:
         with ProcessPoolExecutor(config.PHONE_PROCESSES - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for at in range(0, len(values), step):
-                out.append(pa.array(_shared(pool, region, values.slice(at, step).to_pylist(), country), pa.string()))
-    except BrokenProcessPool:
-        out = [
-            pa.array(region.e164_list(values.slice(at, step).to_pylist()), pa.string())
-            for at in range(0, len(values), step)
-        ]
-    return pa.concat_arrays(out)
+            out = [_shared(pool, region, values.slice(at, step).to_pylist(), country) for at in chunks]
+    except BrokenProcessPool:  # the helper could not start (no importable __main__) or died
+        out = [region.e164_list(values.slice(at, step).to_pylist()) for at in chunks]
+    return pa.concat_arrays([pa.array(e164, pa.string()) for e164 in out])
 
 
 def _shared(pool: ProcessPoolExecutor, region: _Region, values: list[str], country: str) -> list[str | None]:

@@ -108,12 +108,13 @@ def read_csv(path: Path, data: bytes, encoding: str | None, delimiter: str | Non
     """The file's records. A big file is held once as bytes and once as the parsed table:
     UTF-8 is parsed from its own bytes, any other encoding is re-encoded to UTF-8 once, and
     no Python string of the whole file is made (the Python parser's fallback aside)."""
-    note = None
-    if encoding:
-        encoding = check_encoding(encoding)
-    else:
+    note, detected = None, encoding is None
+    if detected:
         encoding, note = detect_encoding(path, data)
-    text = to_utf8(path, data, encoding)
+    else:
+        encoding = check_encoding(encoding)
+    # a detected "utf-8" (not a BOM's "utf-8-sig") is what the detection checked already
+    text = to_utf8(path, data, encoding, checked=detected and encoding == "utf-8")
     del data  # the caller passes the file's bytes and keeps no reference to them
     if b"\x00" in text:
         raise InputError(f"{path.name}: this is a binary file, not a client list (CSV or Excel).")
@@ -137,10 +138,11 @@ def read_csv(path: Path, data: bytes, encoding: str | None, delimiter: str | Non
     return Grid(table, "csv", encoding, delimiter, encoding_note=note)
 
 
-def to_utf8(path: Path, data: bytes, encoding: str) -> bytes:
-    """The file's text as UTF-8 bytes without a BOM: a UTF-8 file's own bytes, checked."""
+def to_utf8(path: Path, data: bytes, encoding: str, checked: bool = False) -> bytes:
+    """The file's text as UTF-8 bytes without a BOM: a UTF-8 file's own bytes, checked
+    unless `checked` says they were."""
     if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
-        if not _is_utf8(data):
+        if not checked and not _is_utf8(data):
             decode(path, data, "utf-8")  # raises, naming the first bad byte
         return data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
     return decode(path, data, encoding).encode("utf-8")

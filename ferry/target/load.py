@@ -22,7 +22,6 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from ferry import config
 from ferry.config import RunOptions
 from ferry.errors import TargetError
 from ferry.target.db import (
@@ -95,22 +94,10 @@ def _write(conn, d, run_id: str, opts: RunOptions, source: dict) -> LoadResult:
         remove_tenant_clients(conn, d, opts.tenant, run_id)
     create_plan_tables(conn, d)
     plan = make_plan(conn, d, opts.tenant, opts.invites, assign_ids=True)
-    _size_sqlite_cache(conn, d, plan.new + plan.updated + plan.unchanged)
     apply_plan(conn, d, opts.tenant, run_id, bulk=bulk_indexes(conn, d, plan))
     totals = control_totals(conn, opts.tenant, run_id, source)
     record_run(conn, opts.tenant, run_id, opts.replace_existing, asdict(plan))
     return _result(plan, totals)
-
-
-def _size_sqlite_cache(conn, d, clients: int) -> None:
-    """SQLite: a page cache (and sort memory for index builds) that grows with the load,
-    from the 256 MB every connection starts with up to config.SQLITE_CACHE_MAX_MB: a load
-    of millions of clients whose indexes outgrow the cache rereads their pages from disk
-    for every insert. The gate's process has ended when the write begins."""
-    if d.name != "sqlite":
-        return
-    mb = min(config.SQLITE_CACHE_MAX_MB, max(256, (clients * config.SQLITE_CACHE_BYTES_PER_CLIENT) >> 20))
-    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(mb) * 1024}")
 
 
 @contextmanager
