@@ -296,9 +296,14 @@ PASSWORD_WORKERS = 2
 # runs leave it warm for the next run of this process
 GATE_SPLIT_ROWS = 100_000
 GATE_KEEP_WORKER_BELOW = 100_000
+# the gate's DuckDB (reading the marts, coding a big mart's text for its uniqueness checks)
+GATE_MEMORY = "512MB"
 # stage: more (kind, card_template) pairs than this are staged as rows, not columns
 STAGE_MAX_PAIRS = 8
 STAGE_MEMORY = "256MB"  # DuckDB's memory limit while staging
+# land's DuckDB while it writes the raw tables: a big insert goes to disk in row groups as
+# it comes; without a limit DuckDB keeps taking memory (10M rows: +800 MB on land's peak)
+LAND_MEMORY = "1GB"
 PG_COPY_PARTS = 4  # PostgreSQL: the clients' CSV in parts, so COPY starts while DuckDB writes
 # write: below this many new clients, dropping and rebuilding indexes costs more than it saves
 BULK_MIN_CLIENTS = 20_000

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ferry.config import MAPPING_SAMPLE_CELLS, RunOptions
+from ferry.config import LAND_MEMORY, MAPPING_SAMPLE_CELLS, RunOptions
 from ferry.errors import InputError
 from ferry.ingest.card_templates import KIND_BY_TYPE, templates_for_run
 from ferry.ingest.headers import (
@@ -335,6 +335,7 @@ def write(
     db.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db))
     try:
+        con.execute(f"SET memory_limit = '{LAND_MEMORY}'")
         con.execute("BEGIN")
         ensure_raw_schema(con)
         for table in RUN_TABLES:  # a retried run replaces its own rows, never another run's

@@ -25,7 +25,8 @@ field_errors as (
     where severity = 'error' and row_number is not null
 ),
 
-candidates as (
+candidates as not materialized (
+    -- read three times (each for a few columns), never held: see `rows`
     select
         rows.*,
         -- identical rows share this key: a hash of every canonical field, plus the e-mail

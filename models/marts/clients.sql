@@ -5,7 +5,8 @@
     "extra_cells", "birth_date_raw"] %}
 with
 
-rows as (
+rows as not materialized (
+    -- read three times, never held: materialised, 10M rows of it spilled gigabytes to disk
     select parsed.*, resolved.* exclude (row_number)
     from {{ ref('int_client_rows__parsed') }} as parsed
     inner join {{ ref('int_client_rows__resolved') }} as resolved using (row_number)
@@ -76,7 +77,8 @@ plain_keyed as (
     from aggregated
 ),
 
-keyed as (
+keyed as not materialized (
+    -- read three times (the key's groups, the numbers, the result), never held
     -- a key too long for a database index (a name of thousands of characters) is kept as
     -- its kind and a hash: the same on every target, and stable across runs
     select

@@ -35,6 +35,12 @@ def test_the_gate_fails_on_broken_marts_and_names_each_broken_check(migrate, hom
         con.execute(
             "update marts.clients set client_key = ? where run_id = ? and client_key = ?", [keys[1], run_id, keys[2]]
         )
+        # two clients with one e-mail: caught on the values whole, and on their codes split
+        con.execute(
+            """update marts.clients set email = (select email from marts.clients where run_id = $1 and client_key = $2)
+                where run_id = $1 and client_key = $3""",
+            [run_id, keys[3], keys[4]],
+        )
         con.execute(
             """update marts.balances set amount = -1
                         where run_id = ? and client_key = (select min(client_key) from marts.balances where run_id = ?)
@@ -47,7 +53,12 @@ def test_the_gate_fails_on_broken_marts_and_names_each_broken_check(migrate, hom
     result = gate_module.gate(warehouse, run_id, tmp_path / "gate", 1.0)
     failed = {c["name"]: c["unexpected_count"] for c in result.checks if not c["passed"]}
     assert result.passed is False
-    assert failed == {"clients.email_format": 1, "clients.key_unique": 2, "balances.not_negative": 1}
+    assert failed == {
+        "clients.email_format": 1,
+        "clients.key_unique": 2,
+        "clients.email_unique": 2,
+        "balances.not_negative": 1,
+    }
     assert {c["table"] for c in result.checks} == {"run_summary", "balance_reconciliation", "clients", "balances"}
     assert len(result.checks) == len(run.summary["gate"]["checks"])  # every check ran, split or not
     assert result.data_docs is not None and result.data_docs.exists()
