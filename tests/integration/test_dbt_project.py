@@ -25,7 +25,11 @@ def test_dbt_data_and_unit_tests_pass_on_a_migrated_warehouse(migrate, write_csv
     assert result.success and not failed, failed
     assert any("merged_rows_add_their_balances" in name for name in outcomes)  # unit tests ran
     assert any("lookalikes_are_numbered" in name for name in outcomes)
-    assert "rows_accounted" in outcomes and "transform_memory_is_the_runs" in outcomes and "number_macro_reads_every_notation" in outcomes
+    assert (
+        "rows_accounted" in outcomes
+        and "transform_memory_is_the_runs" in outcomes
+        and "number_macro_reads_every_notation" in outcomes
+    )
     # a check the gate runs too carries the gate's name (dbt_project.yml's shared_checks)
     assert set(SHARED_CHECKS) <= set(outcomes)
 
