@@ -3,6 +3,7 @@ exit, stdout one JSON document, every row accounted for, every loaded value trac
 
     python -m bench.fuzz                       # 10,000 files (hours: ~0.7 s a file on 2 cores)
     python -m bench.fuzz --files 300 --seed 7  # a sample
+    python -m bench.fuzz --start 5000          # files 5,000-9,999 of the same 10,000 (a run cut short)
     make fuzz                                  # = python -m bench.fuzz --files 1000
 
 Each file is drawn from a seeded generator: a delimiter (, ; tab |), an encoding (UTF-8 with
@@ -85,6 +86,7 @@ class Finding:
 class Figures:
     seed: int = 0
     planned: int = 0
+    start: int = 0  # the first file run (--start): the files before it were drawn, not run
     files: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     cli_runs: int = 0
@@ -246,6 +248,9 @@ def run_chunk(ferry: str, folder: Path, cases: list[Case], first: int, concurren
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=10_000)
+    ap.add_argument(
+        "--start", type=int, default=0, help="run files from this index on (the rest of a run cut short: same seed)"
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--chunk", type=int, default=500, help="files per `ferry batch`; figures are saved after each")
@@ -262,10 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     folder.mkdir(parents=True)
     rng = random.Random(args.seed)
     cases = [generate(i, rng, folder) for i in range(args.files)]
-    figures = Figures(seed=args.seed, planned=len(cases))
+    figures = Figures(seed=args.seed, planned=len(cases) - args.start, start=args.start)
     cli_home, cli_target = folder / "cli-home", folder / "cli-booking.db"
     t0 = time.perf_counter()
-    for first in range(0, len(cases), args.chunk):
+    for first in range(args.start, len(cases), args.chunk):
         chunk = cases[first : first + args.chunk]
         run_chunk(ferry, folder, chunk, first, args.concurrency, figures)
         for i in range(first, first + len(chunk)):
@@ -274,7 +279,10 @@ def main(argv: list[str] | None = None) -> int:
                 figures.cli_runs += 1
         figures.seconds = round(time.perf_counter() - t0, 1)
         save(figures)
-        print(f"{figures.files}/{len(cases)} files, {figures.seconds} s, {len(figures.findings)} findings", flush=True)
+        print(
+            f"{figures.files}/{figures.planned} files, {figures.seconds} s, {len(figures.findings)} findings",
+            flush=True,
+        )
     print(
         f"{figures.files} files in {figures.seconds} s ({figures.seconds / max(1, figures.files):.2f} s a file), "
         f"{figures.cli_runs} also as their own process; statuses {figures.by_status}; "
