@@ -300,7 +300,10 @@ GATE_KEEP_WORKER_BELOW = 100_000
 GATE_MEMORY = "512MB"
 # stage: more (kind, card_template) pairs than this are staged as rows, not columns
 STAGE_MAX_PAIRS = 8
-STAGE_MEMORY = "256MB"  # DuckDB's memory limit while staging
+# DuckDB's memory limit while staging: this many bytes per client, within these bounds
+STAGE_MEMORY_MB = 256
+STAGE_BYTES_PER_CLIENT = 100
+STAGE_MEMORY_MAX_MB = 1024
 # land's DuckDB while it writes the raw tables: a big insert goes to disk in row groups as
 # it comes; without a limit DuckDB keeps taking memory (10M rows: +800 MB on land's peak)
 LAND_MEMORY = "1GB"
