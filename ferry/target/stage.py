@@ -364,9 +364,13 @@ def _open_warehouse(warehouse: Path, run_id: str):
         )
     except duckdb.Error as exc:
         raise FerryError(f"cannot read the warehouse {warehouse}: {exc}") from exc
-    (clients,) = _read(duck, "select count(*) from marts.clients where run_id = ?", [run_id], warehouse)[0]
-    wanted = clients * config.STAGE_BYTES_PER_CLIENT >> 20
-    duck.execute(f"SET memory_limit = '{max(config.STAGE_MEMORY_MB, min(config.STAGE_MEMORY_MAX_MB, wanted))}MB'")
+    try:
+        (clients,) = _read(duck, "select count(*) from marts.clients where run_id = ?", [run_id], warehouse)[0]
+        wanted = clients * config.STAGE_BYTES_PER_CLIENT >> 20
+        duck.execute(f"SET memory_limit = '{max(config.STAGE_MEMORY_MB, min(config.STAGE_MEMORY_MAX_MB, wanted))}MB'")
+    except BaseException:
+        duck.close()
+        raise
     return duck
 
 
