@@ -310,3 +310,10 @@ LAND_MEMORY = "1GB"
 PG_COPY_PARTS = 4  # PostgreSQL: the clients' CSV in parts, so COPY starts while DuckDB writes
 # write: below this many new clients, dropping and rebuilding indexes costs more than it saves
 BULK_MIN_CLIENTS = 20_000
+# SQLite's page cache for the load's connection (KiB): inserts and look-ups of a big load
+SQLITE_CACHE_KB = 262_144
+# SQLite's sorter while it builds an index after a bulk insert (KiB): it sorts runs of this
+# size (each fits the CPU's caches) on worker threads and merges them from temp files; one
+# large run sorted in memory was 3x slower at 10M clients (ferry/target/db.py)
+SQLITE_SORT_RUN_KB = 4_096
+SQLITE_SORT_THREADS = 2

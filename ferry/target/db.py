@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from ferry import config
 from ferry.config import lock_timeout, redact_url
 from ferry.errors import FerryError, TargetError
 
@@ -150,7 +152,39 @@ def memory_target() -> Target:
 # --------------------------------------------------------------------------- engines
 
 
-def _sqlite_engine(target: Target, read_only: bool, attach: Path | None = None):
+_TEMP_FOLDER = threading.Lock()
+
+
+@contextmanager
+def sqlite_temp_files(folder: Path | None) -> Iterator[bool]:
+    """Whether the block's SQLite connections may keep temp data in files in `folder`.
+
+    SQLite sorts an index build in runs it merges from temp files (on worker threads) only
+    when temp storage is on files; with temp_store=MEMORY it sorts the whole index as one
+    list in memory, which took 27 s instead of 8.5 s for 10M clients' e-mails. Temp files
+    hold clients' details, so they go to `folder`, a scratch folder in the home, never to
+    /tmp. SQLite has one temp folder per process: a block takes it only when no other block
+    of the process holds it; otherwise (False) its temp data stays in memory, as before."""
+    if folder is None or not _TEMP_FOLDER.acquire(blocking=False):
+        yield False
+        return
+    try:
+        _set_temp_folder(str(folder))
+        yield True
+    finally:
+        _set_temp_folder("")
+        _TEMP_FOLDER.release()
+
+
+def _set_temp_folder(folder: str) -> None:
+    con = sqlite3.connect(":memory:")
+    try:
+        con.execute("PRAGMA temp_store_directory = '{}'".format(folder.replace("'", "''")))
+    finally:
+        con.close()
+
+
+def _sqlite_engine(target: Target, read_only: bool, attach: Path | None = None, temp_files: bool = False):
     timeout = lock_timeout()
     begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
     if read_only and target.path is not None and Path(f"{target.path}-journal").exists():
@@ -169,8 +203,9 @@ def _sqlite_engine(target: Target, read_only: bool, attach: Path | None = None):
             con = sqlite3.connect(str(target.path), timeout=timeout, check_same_thread=False)
         con.isolation_level = None  # Ferry emits BEGIN itself (below)
         con.execute("PRAGMA foreign_keys = ON")
-        con.execute("PRAGMA cache_size = -262144")  # 256 MB: index builds on 1M rows
-        con.execute("PRAGMA temp_store = MEMORY")
+        con.execute(f"PRAGMA cache_size = -{config.SQLITE_CACHE_KB}")
+        # temp files only in the folder sqlite_temp_files has set (in the home)
+        con.execute("PRAGMA temp_store = FILE" if temp_files else "PRAGMA temp_store = MEMORY")
         if attach is not None:
             # before BEGIN (ATTACH is refused inside a transaction); its tables are found
             # by their plain names, the target's own names never collide with stage_*
@@ -197,9 +232,12 @@ def _pg_engine(target: Target):
     return create_engine(url, poolclass=NullPool, connect_args=args)
 
 
-def make_engine(target: Target, read_only: bool = False, attach: Path | None = None):
-    """`attach`: SQLite only, a scratch stage file attached to every connection as `stage`."""
-    return _sqlite_engine(target, read_only, attach) if target.dialect == "sqlite" else _pg_engine(target)
+def make_engine(target: Target, read_only: bool = False, attach: Path | None = None, temp_files: bool = False):
+    """`attach`: SQLite only, a scratch stage file attached to every connection as `stage`;
+    `temp_files`: SQLite only, temp data in files (see sqlite_temp_files)."""
+    if target.dialect == "sqlite":
+        return _sqlite_engine(target, read_only, attach, temp_files)
+    return _pg_engine(target)
 
 
 # --------------------------------------------------------------------------- errors
@@ -300,19 +338,20 @@ def transaction(
     upgraded inside the same transaction (used for in-memory targets); `attach`: see
     make_engine.
     """
-    engine = make_engine(target, attach=attach)
-    try:
-        with target_errors(target, what):
-            if target.path is not None:
-                target.path.parent.mkdir(parents=True, exist_ok=True)
-            with engine.connect() as conn, conn.begin():
-                if target.is_pg and tenant is not None:
-                    lock_tenant(conn, tenant)
-                if schema:
-                    create_schema(conn, target)
-                yield conn
-    finally:
-        engine.dispose()
+    with sqlite_temp_files(attach and attach.parent) as temp_files:
+        engine = make_engine(target, attach=attach, temp_files=temp_files)
+        try:
+            with target_errors(target, what):
+                if target.path is not None:
+                    target.path.parent.mkdir(parents=True, exist_ok=True)
+                with engine.connect() as conn, conn.begin():
+                    if target.is_pg and tenant is not None:
+                        lock_tenant(conn, tenant)
+                    if schema:
+                        create_schema(conn, target)
+                    yield conn
+        finally:
+            engine.dispose()
 
 
 @contextmanager

@@ -136,8 +136,14 @@ def _indexes_dropped(conn: Connection, d: Dialect, indexes: list[tuple[str, str]
         return
     if d.name == "postgresql":
         conn.exec_driver_sql("SELECT set_config('maintenance_work_mem', '256MB', true)")
+    else:  # the sorter's runs follow the page cache's size (see config.SQLITE_SORT_RUN_KB)
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{config.SQLITE_SORT_RUN_KB}")
+        conn.exec_driver_sql(f"PRAGMA threads = {config.SQLITE_SORT_THREADS}")
     for _, ddl in indexes:
         conn.exec_driver_sql(ddl)
+    if d.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{config.SQLITE_CACHE_KB}")
+        conn.exec_driver_sql("PRAGMA threads = 0")
     if d.name == "postgresql":
         tables = dict.fromkeys(re.search(r" ON (\w+) ", ddl).group(1) for _, ddl in indexes)
         conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
