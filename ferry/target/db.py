@@ -169,17 +169,22 @@ def sqlite_temp_files(folder: Path | None) -> Iterator[bool]:
         yield False
         return
     try:
-        _set_temp_folder(str(folder))
-        yield True
+        before = _swap_temp_folder(str(folder))
+        try:
+            yield True
+        finally:
+            _swap_temp_folder(before)
     finally:
-        _set_temp_folder("")
         _TEMP_FOLDER.release()
 
 
-def _set_temp_folder(folder: str) -> None:
+def _swap_temp_folder(folder: str) -> str:
+    """Set SQLite's temp folder ('' = its defaults); returns the one set before."""
     con = sqlite3.connect(":memory:")
     try:
+        row = con.execute("PRAGMA temp_store_directory").fetchone()
         con.execute("PRAGMA temp_store_directory = '{}'".format(folder.replace("'", "''")))
+        return row[0] if row else ""
     finally:
         con.close()
 
