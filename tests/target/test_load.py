@@ -472,11 +472,15 @@ def _temp_folder() -> str:
         con.close()
 
 
-def test_a_sqlite_bulk_load_sorts_in_temp_files_in_the_home(tmp_path, warehouse, built_after, sort_settings):
+def test_a_sqlite_bulk_load_sorts_in_temp_files_in_the_home(tmp_path, built_after, sort_settings):
     """The index build after a bulk insert sorts in temp files (3x faster at 10M clients
     than in memory); they hold e-mails, so they are in the load's scratch folder next to the
     warehouse, never in /tmp, and SQLite's temp folder is the default again afterwards."""
-    sqlite_url = f"sqlite:///{tmp_path / 'booking.db'}"
+    from tests.target_fixtures import Warehouse
+
+    home = tmp_path / "Jana's studio"  # a quote in the folder SQLite is told about
+    home.mkdir()
+    warehouse, sqlite_url = Warehouse(home / "warehouse.duckdb"), f"sqlite:///{tmp_path / 'booking.db'}"
     result = load(warehouse, sqlite_url, [client(f"Client {i}", f"c{i}@example.cz") for i in range(30)])
     assert result.clients_new == 30 and built_after == [["clients_email_key", "clients_match_key"]]
     [(temp_store, folder, cache_kb, threads)] = sort_settings
