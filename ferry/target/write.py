@@ -141,10 +141,10 @@ def _indexes_dropped(conn: Connection, d: Dialect, indexes: list[tuple[str, str]
         conn.exec_driver_sql(f"PRAGMA threads = {config.SQLITE_SORT_THREADS}")
     for _, ddl in indexes:
         conn.exec_driver_sql(ddl)
-    if d.name == "sqlite":
+    if d.name == "sqlite":  # back to the load's settings
         conn.exec_driver_sql(f"PRAGMA cache_size = -{config.SQLITE_CACHE_KB}")
         conn.exec_driver_sql("PRAGMA threads = 0")
-    if d.name == "postgresql":
+    else:
         tables = dict.fromkeys(re.search(r" ON (\w+) ", ddl).group(1) for _, ddl in indexes)
         conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
 
