@@ -137,7 +137,7 @@ def create_stage_tables(conn: Connection, d: Dialect, pairs: list[tuple] | None 
 def stage_run(conn: Connection, d: Dialect, warehouse: Path, run_id: str) -> dict[str, Decimal]:
     """PostgreSQL: fill the session's stage tables with the run's marts; returns the source
     sum per balance kind."""
-    duck = _open_warehouse(warehouse, run_id)
+    duck = _open_warehouse(warehouse)
     try:
         totals, pairs, absent, jobs = _jobs(duck, run_id, warehouse)
         create_stage_tables(conn, d, pairs)
@@ -195,7 +195,7 @@ def build_sqlite_stage(path: Path, warehouse: Path, run_id: str) -> dict[str, De
     import pyarrow as pa
 
     d = Dialect("sqlite")
-    duck = _open_warehouse(warehouse, run_id)
+    duck = _open_warehouse(warehouse)
     try:
         totals, pairs, _, jobs = _jobs(duck, run_id, warehouse)
         with adbc.connect(str(path), autocommit=True) as stage, stage.cursor() as cur:
@@ -237,10 +237,14 @@ def _typed(expr: str, kind: str) -> str:
 
 
 def _jobs(duck, run_id: str, warehouse: Path) -> tuple:
-    """(totals per kind, pairs, absent columns, stage jobs) of a run."""
+    """(totals per kind, pairs, absent columns, stage jobs) of a run; sizes the stage's
+    memory to the run's clients (see _open_warehouse) before any query that may spill."""
+    absent, clients = _absent(duck, run_id, warehouse)
+    wanted = clients * config.STAGE_BYTES_PER_CLIENT >> 20
+    duck.execute(f"SET memory_limit = '{max(config.STAGE_MEMORY_MB, min(config.STAGE_MEMORY_MAX_MB, wanted))}MB'")
     totals = {kind: amount for kind, amount in _read(duck, TOTALS_QUERY, [run_id], warehouse)}
     pairs, tierless = _pivot_pairs(duck, run_id, warehouse)
-    absent = _absent(duck, run_id, warehouse) | tierless
+    absent |= tierless
     jobs = [_clients(pairs, run_id, absent)]
     if not pairs:
         jobs.append(("stage_balances", BALANCE_SPEC, BALANCES_FROM, "client_key, kind, card_template", [run_id]))
@@ -268,17 +272,19 @@ def _pivot_pairs(duck, run_id: str, warehouse: Path) -> tuple[list[tuple] | None
     }
 
 
-def _absent(duck, run_id: str, warehouse: Path) -> set[str]:
+def _absent(duck, run_id: str, warehouse: Path) -> tuple[set[str], int]:
     """The client columns that are NULL for every client of the run: not fetched at all
-    (the stage column stays NULL), e.g. logins and salutations in most files."""
+    (the stage column stays NULL), e.g. logins and salutations in most files. And how
+    many clients the run has."""
     nullable = [(column, expr) for column, expr, kind in CLIENT_SPEC if kind == "null"]
-    counts = _read(
+    clients, *counts = _read(
         duck,
-        f"select {', '.join(f'count({expr})' for _, expr in nullable)} from marts.clients as c where c.run_id = ?",
+        f"select count(*), {', '.join(f'count({expr})' for _, expr in nullable)} "
+        "from marts.clients as c where c.run_id = ?",
         [run_id],
         warehouse,
     )[0]
-    return {column for (column, _), n in zip(nullable, counts) if n == 0}
+    return {column for (column, _), n in zip(nullable, counts) if n == 0}, clients
 
 
 def _clients(pairs: list[tuple] | None, run_id: str, absent: set[str], keys: tuple[int, int] | None = None) -> tuple:
@@ -349,8 +355,9 @@ def _copy_csv(conn: Connection, table: str, columns: tuple[str, ...], path: Path
 # --------------------------------------------------------------------------- DuckDB
 
 
-def _open_warehouse(warehouse: Path, run_id: str):
-    """Read-only, with a memory limit that grows with the run and one thread: the gate's
+def _open_warehouse(warehouse: Path):
+    """Read-only, with a memory limit that grows with the run (_jobs sets it once it has
+    counted the clients) and one thread: the gate's
     process validates meanwhile, and the two together must stay within the machine's
     budget and two cores. DuckDB spills the stage's joins and sort to disk beyond the limit:
     up to 1M clients that costs nothing measurable under config.STAGE_MEMORY_MB, but 10M
@@ -359,19 +366,11 @@ def _open_warehouse(warehouse: Path, run_id: str):
     Alone, two threads stage faster than one; beside the gate, one thread leaves it a core
     of its own, and both the gate and the whole run finish sooner."""
     try:
-        duck = duckdb.connect(
+        return duckdb.connect(
             str(warehouse), read_only=True, config={"memory_limit": f"{config.STAGE_MEMORY_MB}MB", "threads": 1}
         )
     except duckdb.Error as exc:
         raise FerryError(f"cannot read the warehouse {warehouse}: {exc}") from exc
-    try:
-        (clients,) = _read(duck, "select count(*) from marts.clients where run_id = ?", [run_id], warehouse)[0]
-        wanted = clients * config.STAGE_BYTES_PER_CLIENT >> 20
-        duck.execute(f"SET memory_limit = '{max(config.STAGE_MEMORY_MB, min(config.STAGE_MEMORY_MAX_MB, wanted))}MB'")
-    except BaseException:
-        duck.close()
-        raise
-    return duck
 
 
 def _read(duck, query: str, params: list, warehouse: Path) -> list:
