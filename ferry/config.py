@@ -247,6 +247,11 @@ class RunOptions:
     def run_dir(self, run_id: str) -> Path:
         return self.home / "runs" / run_id
 
+    @property
+    def assets_dir(self) -> Path:
+        """Static files every run's reports share (GX's Data Docs assets), one copy per home."""
+        return self.home / "static"
+
     def as_record(self) -> dict:
         """JSON-safe view of the options, for raw.runs and the report."""
         out = {}

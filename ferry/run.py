@@ -237,6 +237,7 @@ def _warehouse_steps(opts: RunOptions, space: RunSpace, run_dir: Path, templates
             run_dir,
             opts.max_reject_rate,
             keep=landed.rows_read < config.GATE_KEEP_WORKER_BELOW,
+            assets=opts.assets_dir,
         )
 
         def verdict() -> bool:

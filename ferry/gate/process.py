@@ -67,11 +67,16 @@ def stop_gate_worker(terminate: bool = False) -> None:
 
 
 def gate_in_worker(
-    warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float, keep: bool = True
+    warehouse: Path,
+    run_id: str,
+    run_dir: Path,
+    max_reject_rate: float,
+    keep: bool = True,
+    assets: Path | None = None,
 ) -> GateResult:
     """gate() in the worker (started if need be); `keep` False ends the worker after it."""
     start_gate_worker()
-    args = (warehouse, run_id, run_dir, max_reject_rate)
+    args = (warehouse, run_id, run_dir, max_reject_rate, assets)
     try:
         with _lock:
             worker = _worker

@@ -16,6 +16,7 @@ import duckdb
 
 from ferry import config
 from ferry.config import quiet_environment
+from ferry.gate.static import share_assets
 
 
 @dataclass
@@ -195,8 +196,10 @@ def _keep_compiled_templates() -> None:
     DefaultJinjaView._ferry_cache = cache
 
 
-def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float) -> GateResult:
-    """Validate the run's marts; write the GX Data Docs and gate.json into the run folder."""
+def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float, assets: Path | None = None) -> GateResult:
+    """Validate the run's marts; write the GX Data Docs and gate.json into the run folder.
+    `assets`: the home's folder of static assets the Data Docs share (ferry/gate/static.py);
+    None: the run's Data Docs keep GX's copy."""
     warm_up()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -217,7 +220,10 @@ def gate(warehouse: Path, run_id: str, run_dir: Path, max_reject_rate: float) ->
         con.close()
     # the results are stored in the run folder's GX project; render them once
     context.build_data_docs()
-    docs = run_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    site = run_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+    if assets is not None:
+        share_assets(site, assets / f"gx-{gx.__version__}")
+    docs = site / "index.html"
     result = GateResult(
         passed=all(c["passed"] for c in checks), checks=checks, data_docs=docs if docs.exists() else None
     )

@@ -203,3 +203,24 @@ def test_report_html_is_complete_offline_and_renders(target_and_invites, home, w
     width, height, distinct = png_facts(png)
     assert (width, height) == (1280, 2000)
     assert distinct > 50, "the screenshot is (nearly) blank"
+
+
+def test_every_runs_data_docs_share_one_copy_of_gx_assets(migrate, write_csv, home):
+    """GX copies ~4 MB of fonts and images into each run's Data Docs; a home keeps one
+    copy (`<home>/static/`) that every run's folder links to, and each run's Data Docs
+    still open from its own folder."""
+    runs = [migrate(write_csv(CLIENTS), "--dry-run", "--max-reject-rate", "1") for _ in range(2)]
+    assert [r.exit_code for r in runs] == [0, 0], [r.stderr for r in runs]
+    sites = [Path(r.summary["paths"]["data_docs"]).parent for r in runs]
+    (assets,) = (home / "static").glob("gx-*")
+    shared = sorted(p.relative_to(assets) for p in assets.rglob("*") if p.is_file())
+    assert Path("images/favicon.ico") in shared and len(shared) >= 10
+    for site in sites:
+        assert sorted(p.relative_to(site / "static") for p in (site / "static").rglob("*") if p.is_file()) == shared
+        for name in shared:
+            assert (site / "static" / name).samefile(assets / name)
+        # what the index page points at is there
+        refs = re.findall(r'(?:href|src)="(?:\./)?(static/[^"]+)"', (site / "index.html").read_text(encoding="utf-8"))
+        assert refs and all((site / ref).is_file() for ref in refs)
+    # one copy on disk: the home's name and one per run
+    assert {(assets / name).stat().st_nlink for name in shared} == {3}
