@@ -213,6 +213,19 @@ TENANT_ROWS = (
 )
 
 
+def pg_unreachable(url: str) -> str | None:
+    """Why the bench cannot connect to the PostgreSQL database `url` (password hidden), or None."""
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=10):
+            return None
+    except Exception as exc:  # noqa: BLE001  any reason is reported as it is
+        from ferry.config import redact_url
+
+        return f"cannot connect to {redact_url(url)}: {str(exc).strip().splitlines()[-1]}"
+
+
 def reset_pg_tenant(url: str, tenant: str) -> str | None:
     """Remove the bench tenant's rows so every PostgreSQL run is a first load, and VACUUM
     the tables: without it their dead rows piled up run after run and the same load
@@ -610,6 +623,9 @@ def main(argv: list[str] | None = None) -> int:
         args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
         ap.error("--sizes takes comma-separated whole numbers")
+    if args.pg_url and not args.land_only and (problem := pg_unreachable(args.pg_url)):
+        # found now, not after the SQLite runs as a traceback from the floor job
+        ap.error(f"--pg-url: {problem}; create the database first (createdb) or name another")
     os.environ.update(QUIET_ENV)
     DATA.mkdir(parents=True, exist_ok=True)
 
