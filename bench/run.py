@@ -220,7 +220,7 @@ def pg_unreachable(url: str) -> str | None:
 
         with psycopg.connect(url, connect_timeout=10):
             return None
-    except Exception as exc:  # noqa: BLE001  any reason is reported as it is
+    except Exception as exc:  # any reason is reported as it is
         from ferry.config import redact_url
 
         return f"cannot connect to {redact_url(url)}: {str(exc).strip().splitlines()[-1]}"

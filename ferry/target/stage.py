@@ -139,9 +139,9 @@ def stage_run(conn: Connection, d: Dialect, warehouse: Path, run_id: str) -> dic
     sum per balance kind."""
     duck = _open_warehouse(warehouse)
     try:
-        totals, pairs, absent, jobs = _jobs(duck, run_id, warehouse)
+        totals, pairs, _, jobs = _jobs(duck, run_id, warehouse, min_parts=config.PG_COPY_PARTS)
         create_stage_tables(conn, d, pairs)
-        _stage_pg(conn, duck, warehouse, run_id, pairs, absent, jobs)
+        _stage_pg(conn, duck, warehouse, jobs)
     finally:
         duck.close()
     if not pairs:
@@ -236,19 +236,43 @@ def _typed(expr: str, kind: str) -> str:
     return f"cast({expr} as integer)" if kind == "bool" else expr
 
 
-def _jobs(duck, run_id: str, warehouse: Path) -> tuple:
-    """(totals per kind, pairs, absent columns, stage jobs) of a run; sizes the stage's
-    memory to the run's clients (see _open_warehouse) before any query that may spill."""
+def _jobs(duck, run_id: str, warehouse: Path, min_parts: int = 1) -> tuple:
+    """(totals per kind, pairs, absent columns, stage jobs) of a run. The jobs come in parts
+    of at most config.STAGE_PART_CLIENTS clients (at least `min_parts`), by client_key
+    range, in client_key order: each part's sort fits DuckDB's memory (_open_warehouse),
+    where one sort of a 10M-client run spilled 3 GB to disk and took half again as long."""
     absent, clients = _absent(duck, run_id, warehouse)
-    wanted = clients * config.STAGE_BYTES_PER_CLIENT >> 20
-    duck.execute(f"SET memory_limit = '{max(config.STAGE_MEMORY_MB, min(config.STAGE_MEMORY_MAX_MB, wanted))}MB'")
     totals = {kind: amount for kind, amount in _read(duck, TOTALS_QUERY, [run_id], warehouse)}
     pairs, tierless = _pivot_pairs(duck, run_id, warehouse)
     absent |= tierless
-    jobs = [_clients(pairs, run_id, absent)]
+    ranges = _key_ranges(duck, run_id, warehouse, max(min_parts, -(-clients // config.STAGE_PART_CLIENTS)))
+    jobs = [_clients(pairs, run_id, absent, keys) for keys in ranges]
     if not pairs:
-        jobs.append(("stage_balances", BALANCE_SPEC, BALANCES_FROM, "client_key, kind, card_template", [run_id]))
+        jobs += [_balances(run_id, keys) for keys in ranges]
     return totals, pairs, absent, jobs
+
+
+def _key_ranges(duck, run_id: str, warehouse: Path, parts: int) -> list[tuple[int, int] | None]:
+    """`parts` ranges [low, high) of the run's client keys, of equal width (the keys are
+    row numbers: about as many clients in each); [None] (everything) for one part."""
+    if parts <= 1:
+        return [None]
+    low, high = _read(
+        duck, "select min(client_key), max(client_key) from marts.clients where run_id = ?", [run_id], warehouse
+    )[0]
+    if low is None:
+        return [None]
+    step = (high - low) // parts + 1
+    return [(lo, lo + step) for lo in range(low, high + 1, step)]
+
+
+def _balances(run_id: str, keys: tuple[int, int] | None) -> tuple:
+    """The stage_balances rows job (a run whose balances are staged as rows), for the
+    clients with low <= client_key < high (`keys`), or all."""
+    where, params = BALANCES_FROM, [run_id]
+    if keys is not None:
+        where, params = f"{where} and client_key >= $2 and client_key < $3", [run_id, *keys]
+    return "stage_balances", BALANCE_SPEC, where, "client_key, kind, card_template", params
 
 
 def _pivot_pairs(duck, run_id: str, warehouse: Path) -> tuple[list[tuple] | None, set[str]]:
@@ -311,18 +335,10 @@ def _clients(pairs: list[tuple] | None, run_id: str, absent: set[str], keys: tup
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-def _stage_pg(
-    conn: Connection, duck, warehouse: Path, run_id: str, pairs: list[tuple] | None, absent: set[str], jobs: list
-) -> None:
-    """DuckDB writes the clients' CSV in parts (by client_key) on a worker thread; the
+def _stage_pg(conn: Connection, duck, warehouse: Path, jobs: list) -> None:
+    """DuckDB writes each part's CSV (by client_key, _jobs) on a worker thread; the
     server copies each part as soon as it is written, so the export and the COPY overlap
     instead of following each other."""
-    low, high = _read(
-        duck, "select min(client_key), max(client_key) from marts.clients where run_id = ?", [run_id], warehouse
-    )[0]
-    if low is not None:
-        step = (high - low) // config.PG_COPY_PARTS + 1
-        jobs = [_clients(pairs, run_id, absent, (lo, lo + step)) for lo in range(low, high + 1, step)] + jobs[1:]
     # the clients' details stay in the home (never a shared /tmp), in a scratch folder that
     # the next run removes if this one is killed, as for SQLite's stage
     folder = Path(warehouse).resolve().parent
@@ -356,15 +372,11 @@ def _copy_csv(conn: Connection, table: str, columns: tuple[str, ...], path: Path
 
 
 def _open_warehouse(warehouse: Path):
-    """Read-only, with a memory limit that grows with the run (_jobs sets it once it has
-    counted the clients) and one thread: the gate's
+    """Read-only, within config.STAGE_MEMORY_MB whatever the run's size (the stage works in
+    parts of config.STAGE_PART_CLIENTS clients, see _jobs), on one thread: the gate's
     process validates meanwhile, and the two together must stay within the machine's
-    budget and two cores. DuckDB spills the stage's joins and sort to disk beyond the limit:
-    up to 1M clients that costs nothing measurable under config.STAGE_MEMORY_MB, but 10M
-    spilled through 256 MB took 61 s against 36 s through 1 GB
-    (config.STAGE_BYTES_PER_CLIENT, at most config.STAGE_MEMORY_MAX_MB).
-    Alone, two threads stage faster than one; beside the gate, one thread leaves it a core
-    of its own, and both the gate and the whole run finish sooner."""
+    budget and two cores. Alone, two threads stage faster than one; beside the gate, one
+    thread leaves it a core of its own, and both the gate and the whole run finish sooner."""
     try:
         return duckdb.connect(
             str(warehouse), read_only=True, config={"memory_limit": f"{config.STAGE_MEMORY_MB}MB", "threads": 1}

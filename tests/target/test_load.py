@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import ferry.target.stage as stage_module
 from ferry import config
 from ferry.errors import TargetError
 from ferry.target.db import LOCK_NAMESPACE, ensure_schema, parse_target
@@ -616,6 +617,52 @@ def test_balances_staged_in_the_clients_rows_or_as_rows_load_the_same(
         )
         for i in range(6)
     ]
+    _loads_the_same_either_way(
+        target_url,
+        warehouse,
+        tmp_path,
+        file,
+        lambda: monkeypatch.setattr(config, "STAGE_MAX_PAIRS", 0 if pairs <= config.STAGE_MAX_PAIRS else 99),
+    )
+
+
+@pytest.mark.parametrize("pairs", [2, 9], ids=["pairs-in-rows", "balance-rows"])
+def test_a_run_staged_in_parts_loads_the_same_as_in_one(target_url, warehouse, tmp_path, monkeypatch, pairs):
+    """A big run is staged in client_key ranges of config.STAGE_PART_CLIENTS clients, each
+    sorted on its own (ferry/target/stage.py: _jobs): the target gets the same clients,
+    balances and invitations as from one part."""
+    cards = {
+        (f"kind{k}", f"template{k}" if k % 2 else None): (k + 0.5, f"tier{k}" if k % 3 else None) for k in range(pairs)
+    }
+    file = [
+        client(
+            f"Client {i}",
+            f"c{i}@example.cz" if i % 4 else None,
+            balances={key: value for n, (key, value) in enumerate(cards.items()) if (n + i) % 3},
+        )
+        for i in range(7)
+    ]
+    ranges = []
+    real = stage_module._key_ranges
+
+    def spied(*args):
+        ranges.append(real(*args))
+        return ranges[-1]
+
+    def in_parts() -> None:
+        monkeypatch.setattr(config, "STAGE_PART_CLIENTS", 2)
+        monkeypatch.setattr(stage_module, "_key_ranges", spied)
+
+    _loads_the_same_either_way(target_url, warehouse, tmp_path, file, in_parts)
+    # every load of the other target was staged in parts, and the parts cover every key
+    assert ranges and all(len(r) >= 4 and None not in r for r in ranges)
+    assert all(r[i][1] == r[i + 1][0] for r in ranges for i in range(len(r) - 1))
+
+
+def _loads_the_same_either_way(target_url: str, warehouse, tmp_path: Path, file: list, other_way) -> None:
+    """Load `file`, then the same clients with every balance one more, into the target as
+    it is and, after `other_way()`, into a second empty target: the same counts and the
+    same rows."""
     first = load(warehouse, target_url, file)
     changed = [dict(c, _balances={key: (a + 1, t) for key, (a, t) in c["_balances"].items()}) for c in file]
     second = load(warehouse, target_url, changed)
@@ -630,7 +677,7 @@ def test_balances_staged_in_the_clients_rows_or_as_rows_load_the_same(
         with psycopg.connect(target_url.split("?")[0], autocommit=True) as con:
             con.execute(f'CREATE SCHEMA "{pg_schema_name(target_url)}_o"')
     try:
-        monkeypatch.setattr(config, "STAGE_MAX_PAIRS", 0 if pairs <= config.STAGE_MAX_PAIRS else 99)
+        other_way()
         assert (counts(load(warehouse, other, file)), counts(load(warehouse, other, changed))) == (
             counts(first),
             counts(second),
