@@ -606,17 +606,7 @@ def test_balances_staged_in_the_clients_rows_or_as_rows_load_the_same(
 ):
     """A run's few (kind, card template) pairs ride in the clients' stage rows; more than
     MAX_PAIRS (here 9) are staged as rows. Both give the same target as the other way."""
-    cards = {
-        (f"kind{k}", f"template{k}" if k % 2 else None): (k + 0.5, f"tier{k}" if k % 3 else None) for k in range(pairs)
-    }
-    file = [
-        client(
-            f"Client {i}",
-            f"c{i}@example.cz" if i % 4 else None,
-            balances={key: value for n, (key, value) in enumerate(cards.items()) if (n + i) % 3},
-        )
-        for i in range(6)
-    ]
+    file = _clients_with_cards(6, pairs)
     _loads_the_same_either_way(
         target_url,
         warehouse,
@@ -631,17 +621,7 @@ def test_a_run_staged_in_parts_loads_the_same_as_in_one(target_url, warehouse, t
     """A big run is staged in client_key ranges of config.STAGE_PART_CLIENTS clients, each
     sorted on its own (ferry/target/stage.py: _jobs): the target gets the same clients,
     balances and invitations as from one part."""
-    cards = {
-        (f"kind{k}", f"template{k}" if k % 2 else None): (k + 0.5, f"tier{k}" if k % 3 else None) for k in range(pairs)
-    }
-    file = [
-        client(
-            f"Client {i}",
-            f"c{i}@example.cz" if i % 4 else None,
-            balances={key: value for n, (key, value) in enumerate(cards.items()) if (n + i) % 3},
-        )
-        for i in range(7)
-    ]
+    file = _clients_with_cards(7, pairs)
     ranges = []
     real = stage_module._key_ranges
 
@@ -657,6 +637,22 @@ def test_a_run_staged_in_parts_loads_the_same_as_in_one(target_url, warehouse, t
     # every load of the other target was staged in parts, and the parts cover every key
     assert ranges and all(len(r) >= 4 and None not in r for r in ranges)
     assert all(r[i][1] == r[i + 1][0] for r in ranges for i in range(len(r) - 1))
+
+
+def _clients_with_cards(clients: int, pairs: int) -> list[dict]:
+    """`clients` clients (every fourth without an e-mail), each holding two thirds of
+    `pairs` (kind, card template) balances, with tiers on some."""
+    cards = {
+        (f"kind{k}", f"template{k}" if k % 2 else None): (k + 0.5, f"tier{k}" if k % 3 else None) for k in range(pairs)
+    }
+    return [
+        client(
+            f"Client {i}",
+            f"c{i}@example.cz" if i % 4 else None,
+            balances={key: value for n, (key, value) in enumerate(cards.items()) if (n + i) % 3},
+        )
+        for i in range(clients)
+    ]
 
 
 def _loads_the_same_either_way(target_url: str, warehouse, tmp_path: Path, file: list, other_way) -> None:
