@@ -241,26 +241,21 @@ def _jobs(duck, run_id: str, warehouse: Path, min_parts: int = 1) -> tuple:
     of at most config.STAGE_PART_CLIENTS clients (at least `min_parts`), by client_key
     range, in client_key order: each part's sort fits DuckDB's memory (_open_warehouse),
     where one sort of a 10M-client run spilled 3 GB to disk and took half again as long."""
-    absent, clients = _absent(duck, run_id, warehouse)
+    absent, clients, low, high = _scan_clients(duck, run_id, warehouse)
     totals = {kind: amount for kind, amount in _read(duck, TOTALS_QUERY, [run_id], warehouse)}
     pairs, tierless = _pivot_pairs(duck, run_id, warehouse)
     absent |= tierless
-    ranges = _key_ranges(duck, run_id, warehouse, max(min_parts, -(-clients // config.STAGE_PART_CLIENTS)))
+    ranges = _key_ranges(low, high, max(min_parts, -(-clients // config.STAGE_PART_CLIENTS)))
     jobs = [_clients(pairs, run_id, absent, keys) for keys in ranges]
     if not pairs:
         jobs += [_balances(run_id, keys) for keys in ranges]
     return totals, pairs, absent, jobs
 
 
-def _key_ranges(duck, run_id: str, warehouse: Path, parts: int) -> list[tuple[int, int] | None]:
-    """`parts` ranges [low, high) of the run's client keys, of equal width (the keys are
+def _key_ranges(low: int | None, high: int | None, parts: int) -> list[tuple[int, int] | None]:
+    """`parts` ranges [from, to) of the client keys low..high, of equal width (the keys are
     row numbers: about as many clients in each); [None] (everything) for one part."""
-    if parts <= 1:
-        return [None]
-    low, high = _read(
-        duck, "select min(client_key), max(client_key) from marts.clients where run_id = ?", [run_id], warehouse
-    )[0]
-    if low is None:
+    if parts <= 1 or low is None:
         return [None]
     step = (high - low) // parts + 1
     return [(lo, lo + step) for lo in range(low, high + 1, step)]
@@ -269,10 +264,20 @@ def _key_ranges(duck, run_id: str, warehouse: Path, parts: int) -> list[tuple[in
 def _balances(run_id: str, keys: tuple[int, int] | None) -> tuple:
     """The stage_balances rows job (a run whose balances are staged as rows), for the
     clients with low <= client_key < high (`keys`), or all."""
-    where, params = BALANCES_FROM, [run_id]
-    if keys is not None:
-        where, params = f"{where} and client_key >= $2 and client_key < $3", [run_id, *keys]
-    return "stage_balances", BALANCE_SPEC, where, "client_key, kind, card_template", params
+    params = [run_id] if keys is None else [run_id, *keys]
+    return (
+        "stage_balances",
+        BALANCE_SPEC,
+        BALANCES_FROM + _in_range("", keys),
+        "client_key, kind, card_template",
+        params,
+    )
+
+
+def _in_range(alias: str, keys: tuple[int, int] | None) -> str:
+    """The condition `alias`.client_key in [$2, $3) of a part's query ('' for all keys)."""
+    column = f"{alias}.client_key" if alias else "client_key"
+    return "" if keys is None else f" and {column} >= $2 and {column} < $3"
 
 
 def _pivot_pairs(duck, run_id: str, warehouse: Path) -> tuple[list[tuple] | None, set[str]]:
@@ -296,19 +301,19 @@ def _pivot_pairs(duck, run_id: str, warehouse: Path) -> tuple[list[tuple] | None
     }
 
 
-def _absent(duck, run_id: str, warehouse: Path) -> tuple[set[str], int]:
-    """The client columns that are NULL for every client of the run: not fetched at all
-    (the stage column stays NULL), e.g. logins and salutations in most files. And how
-    many clients the run has."""
+def _scan_clients(duck, run_id: str, warehouse: Path) -> tuple[set[str], int, int | None, int | None]:
+    """One scan of the run's clients: the client columns that are NULL for every client
+    (not fetched at all: the stage column stays NULL, e.g. logins and salutations in most
+    files), how many clients there are, and their lowest and highest client_key."""
     nullable = [(column, expr) for column, expr, kind in CLIENT_SPEC if kind == "null"]
-    clients, *counts = _read(
+    clients, low, high, *counts = _read(
         duck,
-        f"select count(*), {', '.join(f'count({expr})' for _, expr in nullable)} "
+        f"select count(*), min(c.client_key), max(c.client_key), {', '.join(f'count({expr})' for _, expr in nullable)} "
         "from marts.clients as c where c.run_id = ?",
         [run_id],
         warehouse,
     )[0]
-    return {column for (column, _), n in zip(nullable, counts) if n == 0}, clients
+    return {column for (column, _), n in zip(nullable, counts) if n == 0}, clients, low, high
 
 
 def _clients(pairs: list[tuple] | None, run_id: str, absent: set[str], keys: tuple[int, int] | None = None) -> tuple:
@@ -317,18 +322,17 @@ def _clients(pairs: list[tuple] | None, run_id: str, absent: set[str], keys: tup
     (a join per pair: cheaper in DuckDB than one grouped pivot; the pairs are unique per
     client), without the `absent` columns."""
     spec, params = list(CLIENT_SPEC), [run_id]
-    ranged = lambda alias: "" if keys is None else f" and {alias}.client_key >= $2 and {alias}.client_key < $3"  # noqa: E731
     if keys is not None:
         params += list(keys)
     joins = []
     for n, (kind, template) in enumerate(pairs or (), start=1):
         params += [kind, template]
         joins.append(f"""left join marts.balances as b{n}
-                           on b{n}.run_id = $1 and b{n}.client_key = c.client_key{ranged(f"b{n}")}
+                           on b{n}.run_id = $1 and b{n}.client_key = c.client_key{_in_range(f"b{n}", keys)}
                           and b{n}.kind = cast(${len(params) - 1} as varchar)
                           and b{n}.card_template is not distinct from cast(${len(params)} as varchar)""")
         spec += [(f"amount_{n}", f"cast(b{n}.amount as varchar)", "null"), (f"tier_{n}", f"b{n}.tier", "null")]
-    where = f"from marts.clients as c {' '.join(joins)} where c.run_id = $1{ranged('c')}"
+    where = f"from marts.clients as c {' '.join(joins)} where c.run_id = $1{_in_range('c', keys)}"
     return "stage_clients", tuple(col for col in spec if col[0] not in absent), where, "c.client_key", params
 
 
