@@ -26,6 +26,9 @@ class GateResult:
     data_docs: Path | None = None
 
 
+# a text value's code for a uniqueness check on hashes (read_mart); NULL stays NULL
+HASH_SQL = 'case when "{column}" is not null then hash("{column}") end'
+
 # the columns each suite checks: reading only these keeps a 1M-client gate fast
 GATED_COLUMNS = {
     "run_summary": "*",
@@ -37,14 +40,17 @@ GATED_COLUMNS = {
 }
 
 
-def read_mart(con, name: str, run_id: str, columns: tuple[str, ...] | None = None, coded: bool = False):
+def read_mart(con, name: str, run_id: str, columns: tuple[str, ...] | None = None, codes: str | None = None):
     """One gated mart of one run as a DataFrame, with the derived columns the suites check
     (`columns`: only those). Read when its validation needs it, so that a big run's gate
     holds one mart's column group in memory, not every mart whole.
 
-    `coded`: each text column as exact codes of its values (one integer per distinct value,
-    NULL kept), for a uniqueness check: the same verdict, but pandas hashes 10M integers in
-    a fraction of the memory it needs for 10M strings (about 1 GB per check).
+    `codes`, for a uniqueness check: each text column as an integer per value, NULL kept.
+    pandas hashes 10M integers in a fraction of the memory it needs for 10M strings (about
+    1 GB per check). "hashed": DuckDB's 64-bit hash of the value, read as it streams; equal
+    values share a hash, so unique hashes prove unique values, but two values may share one
+    (see _validate). "exact": one code per distinct value, from a join of the column with
+    its distinct values (at 10M rows 5 s a column, against 0.3-0.6 s hashed).
 
     `balance_email` is the e-mail of a client holding a balance ('' when it has none, so
     the check fails) and '-' for clients without a balance, who need no e-mail.
@@ -52,20 +58,40 @@ def read_mart(con, name: str, run_id: str, columns: tuple[str, ...] | None = Non
     rows = f"select {GATED_COLUMNS[name]} from marts.{name} where run_id = $run_id"
     wanted = ", ".join(f'"{c}"' for c in columns) if columns else "*"
     query = f"select {wanted} from ({rows})"
-    if coded:
+    mapper = None
+    if codes:
         types = con.sql(f"{query} limit 0", params={"run_id": run_id}).types
         text = [i for i, t in enumerate(types) if t == "VARCHAR"]
-        codes = ", ".join(
-            f"""codes_{i} as (select v, row_number() over () as code
+        if text and codes == "hashed":
+            picked = ", ".join(
+                f'{HASH_SQL.format(column=c)} as "{c}"' if i in text else f'"{c}"'
+                for i, c in enumerate(columns)
+            )
+            query = f"select {picked} from ({query})"
+            import pandas as pd
+            import pyarrow as pa
+
+            # unsigned 64-bit codes with NULLs: pandas' nullable integers, not lossy floats
+            mapper = {pa.uint64(): pd.UInt64Dtype()}.get
+        elif text:
+            codes_sql = ", ".join(
+                f"""codes_{i} as (select v, row_number() over () as code
                               from (select distinct "{columns[i]}" as v from gated where "{columns[i]}" is not null))"""
-            for i in text
-        )
-        picked = ", ".join(f'codes_{i}.code as "{c}"' if i in text else f'gated."{c}"' for i, c in enumerate(columns))
-        joins = " ".join(f'left join codes_{i} on gated."{columns[i]}" = codes_{i}.v' for i in text)
-        if text:
-            query = f"with gated as not materialized ({query}), {codes} select {picked} from gated {joins}"
+                for i in text
+            )
+            picked = ", ".join(
+                f'codes_{i}.code as "{c}"' if i in text else f'gated."{c}"' for i, c in enumerate(columns)
+            )
+            joins = " ".join(f'left join codes_{i} on gated."{columns[i]}" = codes_{i}.v' for i in text)
+            query = f"with gated as not materialized ({query}), {codes_sql} select {picked} from gated {joins}"
     # through Arrow, not .df(): pandas keeps its string columns without a copy
-    return con.sql(query, params={"run_id": run_id}).to_arrow_table().to_pandas()
+    table = con.sql(query, params={"run_id": run_id}).to_arrow_table()
+    if not codes:
+        # one chunk per column: GX drops a column's NULLs before each check, and pandas
+        # filters one chunk in a copy of it, but many chunks through a second whole copy
+        # (10M e-mails: +0.7 GB instead of +1.1 GB at the check, 0.6 s faster)
+        table = table.combine_chunks()
+    return table.to_pandas(types_mapper=mapper)
 
 
 def mart_rows(con, name: str, run_id: str) -> int:
@@ -117,22 +143,45 @@ def batches(name: str, suite, rows: int) -> list[tuple[str, object, tuple[str, .
 
 def _validate(context, source, con, run_id: str, max_reject_rate: float, checks: list[dict]) -> None:
     """Each gated mart (or each column group of a big one) validated in turn; its checks
-    appended to `checks`."""
+    appended to `checks`. A one-column uniqueness part is validated on its values' hashes;
+    only if that fails (duplicates, or two values sharing a hash) is it validated again on
+    exact codes, and that verdict and count stand alone."""
     import great_expectations as gx
 
     for name, whole in build_suites(max_reject_rate).items():
         for part, suite, columns, coded in batches(name, whole, mart_rows(con, name, run_id)):
-            frame = read_mart(con, name, run_id, columns, coded)
             suite = context.suites.add_or_update(suite)
-            asset = source.add_dataframe_asset(part)
-            batch = asset.add_batch_definition_whole_dataframe(run_id)
+            batch = source.add_dataframe_asset(part).add_batch_definition_whole_dataframe(run_id)
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=part, data=batch, suite=suite)
             )
-            validation = definition.run(batch_parameters={"dataframe": frame})
+            # a compound key's text parts (kind, card template) repeat: coding them
+            # exactly is cheap, and pandas groups plain integer codes fastest
+            codes = None if not coded else "hashed" if len(columns) == 1 else "exact"
+            validation = _run(definition, source, con, name, run_id, columns, codes)
+            if codes == "hashed" and not validation.success:
+                _forget_result(context, validation)
+                validation = _run(definition, source, con, name, run_id, columns, "exact")
             checks.extend(_check(name, r) for r in validation.results)
-            del frame, validation  # the next part's columns take their place
-            _forget_batches(source)
+
+
+def _run(definition, source, con, name: str, run_id: str, columns, codes: str | None):
+    frame = read_mart(con, name, run_id, columns, codes)
+    try:
+        return definition.run(batch_parameters={"dataframe": frame})
+    finally:
+        del frame  # the next part's columns take their place
+        _forget_batches(source)
+
+
+def _forget_result(context, validation) -> None:
+    """Take a validation result out of the run's GX project, so that Data Docs never show it."""
+    store = context.validation_results_store
+    run = validation.meta["run_id"]
+    suite = validation.suite_name
+    for key in store.list_keys():
+        if key.run_id == run and key.expectation_suite_identifier.name == suite:
+            store.remove_key(key)
 
 
 def _forget_batches(source) -> None:
@@ -146,6 +195,9 @@ def _forget_batches(source) -> None:
     cache = getattr(engine, "_metric_cache", None)
     if isinstance(cache, dict):
         cache.clear()
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def warm_up() -> None:
