@@ -64,8 +64,7 @@ def read_mart(con, name: str, run_id: str, columns: tuple[str, ...] | None = Non
         text = [i for i, t in enumerate(types) if t == "VARCHAR"]
         if text and codes == "hashed":
             picked = ", ".join(
-                f'{HASH_SQL.format(column=c)} as "{c}"' if i in text else f'"{c}"'
-                for i, c in enumerate(columns)
+                f'{HASH_SQL.format(column=c)} as "{c}"' if i in text else f'"{c}"' for i, c in enumerate(columns)
             )
             query = f"select {picked} from ({query})"
             import pandas as pd
