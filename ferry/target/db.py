@@ -208,6 +208,9 @@ def _sqlite_engine(target: Target, read_only: bool, attach: Path | None = None, 
             con = sqlite3.connect(str(target.path), timeout=timeout, check_same_thread=False)
         con.isolation_level = None  # Ferry emits BEGIN itself (below)
         con.execute("PRAGMA foreign_keys = ON")
+        # a booking database Ferry creates gets bigger pages; an existing one keeps its own
+        # (SQLite applies this only before the file's first write)
+        con.execute(f"PRAGMA page_size = {config.SQLITE_PAGE_SIZE}")
         con.execute(f"PRAGMA cache_size = -{config.SQLITE_CACHE_KB}")
         # temp files only in the folder sqlite_temp_files has set (in the home)
         con.execute("PRAGMA temp_store = FILE" if temp_files else "PRAGMA temp_store = MEMORY")

@@ -4,12 +4,14 @@ versioned, and never created by anything that only reads."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 
 import psycopg
 import pytest
 from sqlalchemy import inspect
 
+from ferry import config
 from ferry.errors import TargetError
 from ferry.target.db import SCHEMA_VERSION, ensure_schema, make_engine, parse_target
 from ferry.target.plan import NOT_EMAIL_KEY
@@ -157,6 +159,36 @@ def test_sqlite_finds_a_client_by_key_through_the_index(tmp_path):
         f"WHERE c.match_key = 'name:x' AND c.tenant = 't' AND {NOT_EMAIL_KEY}",
     )
     assert any("INDEX clients_match_key" in row["detail"] for row in plan), plan
+
+
+def test_a_sqlite_target_ferry_creates_has_big_pages_and_an_existing_one_keeps_its_own(tmp_path, warehouse):
+    """A booking database Ferry creates gets config.SQLITE_PAGE_SIZE pages (a big load
+    writes fewer, fuller pages); one the booking system made keeps its page size through a
+    load, and loads the same."""
+    new = f"sqlite:///{tmp_path / 'new.db'}"
+    assert load(warehouse, new, [client("Ann Lee", "ann@example.com", balances={"entries": 3})]).clients_new == 1
+    existing_path = tmp_path / "existing.db"
+    made_elsewhere = sqlite3.connect(existing_path)
+    made_elsewhere.execute("PRAGMA page_size = 4096")
+    made_elsewhere.execute("CREATE TABLE appointments_of_the_old_app (id INTEGER PRIMARY KEY)")
+    made_elsewhere.close()
+    existing = f"sqlite:///{existing_path}"
+    assert load(warehouse, existing, [client("Ann Lee", "ann@example.com", balances={"entries": 3})]).clients_new == 1
+    assert page_size(tmp_path / "new.db") == config.SQLITE_PAGE_SIZE != 4096
+    assert page_size(existing_path) == 4096
+    for url in (new, existing):
+        assert [(r["email"], r["amount"]) for r in sql(url, BALANCES)] == [("ann@example.com", 3)]
+
+
+BALANCES = "SELECT c.email, b.amount FROM clients c JOIN balances b ON b.client_id = c.id"
+
+
+def page_size(path) -> int:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        con.close()
 
 
 def test_snapshot_of_a_missing_sqlite_target_is_empty_and_creates_nothing(tmp_path):
