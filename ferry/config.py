@@ -316,9 +316,9 @@ LAND_MEMORY = "1GB"
 PG_COPY_PARTS = 4  # PostgreSQL: the clients' CSV in parts, so COPY starts while DuckDB writes
 # write: below this many new clients, dropping and rebuilding indexes costs more than it saves
 BULK_MIN_CLIENTS = 20_000
-# SQLite's page size (bytes) for a booking database Ferry creates: a big load writes fewer,
-# fuller pages (the load's SQL at 1M clients 7.45 -> 7.0 s, at 10M 91 -> 81 s, against
-# 4096); a file that exists keeps the page size it has
+# SQLite's page size (bytes) for a booking database Ferry creates and for the load's
+# scratch stage: a big load writes and reads fewer, fuller pages (`load_run` alone, against
+# 4096: 1M clients 11.0 -> 10.1 s, 10M 126.8 -> 112.8 s); a file that exists keeps its own
 SQLITE_PAGE_SIZE = 16_384
 # SQLite's page cache for the load's connection (KiB): inserts and look-ups of a big load
 SQLITE_CACHE_KB = 262_144

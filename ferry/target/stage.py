@@ -204,6 +204,7 @@ def build_sqlite_stage(path: Path, warehouse: Path, run_id: str) -> dict[str, De
             # each statement commits on its own (synchronous cannot change inside one)
             cur.execute("PRAGMA journal_mode = OFF")
             cur.execute("PRAGMA synchronous = OFF")
+            cur.execute(f"PRAGMA page_size = {config.SQLITE_PAGE_SIZE}")
             for statement in stage_statements(d, pairs, temp=False):
                 cur.execute(statement)
             if pairs:
