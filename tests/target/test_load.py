@@ -769,6 +769,21 @@ def test_a_scratch_stage_a_killed_run_left_is_removed_by_the_next(target_url, wa
     assert set(Path(tempfile.gettempdir()).glob("ferry-stage-*")) <= in_tmp
 
 
+def test_the_sqlite_scratch_stage_has_the_big_pages_of_a_target_ferry_creates(warehouse, tmp_path):
+    """The load reads the scratch stage page by page through a small cache: the same
+    config.SQLITE_PAGE_SIZE as the booking database Ferry creates."""
+    run_id = warehouse.write([client(**ANNA, balances={"credits": 5}), client("Bob Li", "bob@example.cz")])
+    path = tmp_path / "stage.db"
+    totals = stage_module.build_sqlite_stage(path, warehouse.path, run_id)
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA page_size").fetchone()[0] == config.SQLITE_PAGE_SIZE != 4096
+        assert con.execute("SELECT count(*) FROM stage_clients").fetchone()[0] == 2
+    finally:
+        con.close()
+    assert {kind: float(total) for kind, total in totals.items()} == {"credits": 5.0}
+
+
 def _target_exists(url: str) -> bool:
     """Whether Ferry's schema is in the target (SQLite: whether the file exists at all)."""
     if url.startswith("sqlite"):
