@@ -37,7 +37,14 @@ from ferry.target.db import (
 )
 from ferry.target.plan import PlanCounts, create_plan_tables, make_plan
 from ferry.target.stage import ScratchStage, scratch_stage, stage_run
-from ferry.target.write import apply_plan, bulk_indexes, control_totals, record_run, remove_tenant_clients
+from ferry.target.write import (
+    apply_plan,
+    bulk_indexes,
+    control_totals,
+    last_balance_id,
+    record_run,
+    remove_tenant_clients,
+)
 
 
 @dataclass
@@ -94,8 +101,9 @@ def _write(conn, d, run_id: str, opts: RunOptions, source: dict) -> LoadResult:
         remove_tenant_clients(conn, d, opts.tenant, run_id)
     create_plan_tables(conn, d)
     plan = make_plan(conn, d, opts.tenant, opts.invites, assign_ids=True)
+    since = last_balance_id(conn)
     apply_plan(conn, d, opts.tenant, run_id, bulk=bulk_indexes(conn, d, plan))
-    totals = control_totals(conn, opts.tenant, run_id, source)
+    totals = control_totals(conn, opts.tenant, run_id, source, since)
     record_run(conn, opts.tenant, run_id, opts.replace_existing, asdict(plan))
     return _result(plan, totals)
 

@@ -234,24 +234,34 @@ def _insert_balances(run) -> None:
              WHERE pb.balance_id IS NULL""")
 
 
+def last_balance_id(conn: Connection) -> int:
+    """The highest balance id before the load inserts: every row it inserts gets a higher
+    one (SQLite's AUTOINCREMENT under the write lock; PostgreSQL's identity sequence, whose
+    values only grow), so the control totals read the run's new rows as one id range."""
+    return conn.execute(text("SELECT coalesce(max(id), 0) FROM balances")).scalar()
+
+
+# the sum per kind of the run's new balance rows (ids above :since) and of the matched
+# clients' existing rows it set
+CONTROL_TOTALS = """
+    SELECT kind, sum(amount) FROM balances
+     WHERE id > :since AND tenant = :tenant AND created_run_id = :run GROUP BY kind
+    UNION ALL
+    SELECT b.kind, sum(b.amount) FROM plan_balances pb JOIN balances b ON b.id = pb.balance_id
+     WHERE b.tenant = :tenant GROUP BY b.kind"""
+
+
 def control_totals(
-    conn: Connection, tenant: str, run_id: str, source: dict[str, Decimal]
+    conn: Connection, tenant: str, run_id: str, source: dict[str, Decimal], since: int = 0
 ) -> dict[str, dict[str, float]]:
     """Re-read from the target the sum per kind over this run's clients' balances (the rows
-    it inserted, plus the matched clients' existing rows for the file's kinds) and compare
-    with the warehouse; any difference raises TargetError (the caller rolls back).
-    Written as two plain scans so the plan does not depend on statistics that the bulk
-    insert has just made stale."""
-    params = {"tenant": tenant, "run": run_id}
-    rows = conn.execute(
-        text("""
-        SELECT kind, sum(amount) FROM balances
-         WHERE tenant = :tenant AND created_run_id = :run GROUP BY kind
-        UNION ALL
-        SELECT b.kind, sum(b.amount) FROM plan_balances pb JOIN balances b ON b.id = pb.balance_id
-         WHERE b.tenant = :tenant GROUP BY b.kind"""),
-        params,
-    ).all()
+    it inserted, ids above `since`, plus the matched clients' existing rows for the file's
+    kinds) and compare with the warehouse; any difference raises TargetError (the caller
+    rolls back). The id range keeps the re-read to this run's rows, however many other
+    tenants and runs the target holds: a scan of every balance grew with the target.
+    A row outside the range would only lower the target's sum: a mismatch, never a pass."""
+    params = {"tenant": tenant, "run": run_id, "since": since}
+    rows = conn.execute(text(CONTROL_TOTALS), params).all()
     target: dict[str, Decimal] = {}
     for kind, total in rows:
         target[kind] = target.get(kind, Decimal(0)) + Decimal(str(total))

@@ -306,6 +306,35 @@ def test_control_totals_catch_a_target_that_changes_amounts(target_url, warehous
     assert scalar(target_url, "SELECT count(*) FROM ferry_runs") == 0
 
 
+def test_control_totals_read_only_the_runs_rows_among_other_tenants(target_url, warehouse):
+    """Other tenants' and earlier runs' balances are in the target: each load's totals are
+    its own sums, the matched client's updated balance included, and on SQLite the re-read
+    of the new rows is one id range, not a scan of every balance in the target."""
+    load(warehouse, target_url, [client(**ANNA, balances={"credits": 5, "entries": 2})], tenant="studio-b")
+    first = load(warehouse, target_url, [client(**ANNA, balances={"credits": 7})])
+    assert first.control_totals == {"credits": {"source": 7.0, "target": 7.0}}
+    second = load(
+        warehouse,
+        target_url,
+        [client(**ANNA, balances={"credits": 9}), client("Bob Li", "bob@example.cz", balances={"entries": 3})],
+    )
+    assert second.control_totals == {
+        "credits": {"source": 9.0, "target": 9.0},
+        "entries": {"source": 3.0, "target": 3.0},
+    }
+    if target_url.startswith("sqlite"):
+        from ferry.target.write import CONTROL_TOTALS
+
+        con = sqlite3.connect(target_url.removeprefix("sqlite:///"))
+        try:
+            con.execute("CREATE TEMP TABLE plan_balances (balance_id INTEGER)")
+            params = {"since": 5, "tenant": "studio-a", "run": "r"}
+            seen = [row[3] for row in con.execute("EXPLAIN QUERY PLAN " + CONTROL_TOTALS, params)]
+        finally:
+            con.close()
+        assert any("balances USING INTEGER PRIMARY KEY (rowid>?)" in step for step in seen), seen
+
+
 def test_a_run_is_loaded_once(target_url, warehouse):
     run_id = warehouse.write([client(**ANNA)])
     load_run(warehouse.path, run_id, options(target_url))
