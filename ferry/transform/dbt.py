@@ -142,7 +142,7 @@ def transform(warehouse: Path, home: Path, target: Path | None = None, logs: Pat
     up_to_date = built_fingerprint(warehouse) == fingerprint
     extra = ["--no-write-json", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     if up_to_date:
-        extra += ["--select", "config.materialized:table", "config.materialized:incremental"]
+        extra += ["--select", "config.materialized:table", "config.materialized:run_partition"]
     result = run_dbt(dbt_args("build", home, *extra, target=target, logs=logs), warehouse)
     if not result.success:
         problem = RuntimeError(_first_error(result))

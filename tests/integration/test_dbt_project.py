@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from ferry.rules import SHARED_CHECKS
-from ferry.transform.dbt import dbt_args, run_dbt
+from ferry.transform.dbt import dbt_args, run_dbt, transform
 
 FILE = (
     "name and surname,email,entries,credits,phone,consent\n"
@@ -62,3 +64,45 @@ def test_a_new_home_starts_from_the_parse_an_earlier_home_left(migrate, write_cs
     # full parse happened there); the second home copies it instead of building its own
     assert list((tmp_path / "cache" / "ferry" / "warehouse").glob("*.duckdb"))
     assert not (tmp_path / "second" / "work").exists() or not list((tmp_path / "second" / "work").glob("*.duckdb"))
+
+
+def test_marts_keep_every_run_once_and_gain_a_column_a_newer_ferry_adds(migrate, write_csv, home, monkeypatch):
+    """The marts keep each run's rows and replace only the run being built; a mart an
+    older Ferry built without a column gets it when the warehouse is brought up to date,
+    so the next run's rows carry it and the earlier runs' rows keep theirs (NULL there)."""
+    first = migrate(write_csv(FILE))
+    assert first.exit_code == 0, first.stderr
+    warehouse = Path(home) / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    try:
+        # as an older Ferry left it: no has_balance in the clients mart, another project version
+        con.execute("alter table marts.clients drop column has_balance")
+        con.execute("update raw.dbt_state set fingerprint = 'an-older-ferry'")
+    finally:
+        con.close()
+
+    second = migrate(write_csv(FILE))  # a small file: works in its own copy, then merges
+    assert second.exit_code == 0, second.stderr
+    another = migrate(write_csv(FILE), tenant="another")
+    assert another.exit_code == 0, another.stderr
+    monkeypatch.setenv("FERRY_WORK_FILE_BELOW", "1")  # this one works in the home's warehouse
+    third = migrate(write_csv(FILE), tenant="third")
+    assert third.exit_code == 0, third.stderr
+
+    # the last run worked in the warehouse: building it again (a retried transform)
+    # replaces its rows instead of adding them twice
+    transform(warehouse, Path(home))
+
+    runs = [run.summary["run_id"] for run in (first, second, another, third)]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        per_run = dict(con.execute("select run_id, count(*) from marts.clients group by run_id").fetchall())
+        has_balance = dict(
+            con.execute("select run_id, bool_or(has_balance) from marts.clients group by run_id").fetchall()
+        )
+        rows = dict(con.execute("select run_id, count(*) from marts.client_rows group by run_id").fetchall())
+    finally:
+        con.close()
+    assert per_run == {run: 2 for run in runs}  # two clients a run (John's rows merge), none twice
+    assert rows == {run: 3 for run in runs}
+    assert has_balance == {runs[0]: None, runs[1]: True, runs[2]: True, runs[3]: True}
