@@ -16,31 +16,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 
 from bench.run import DATA, RESULTS, child_env, dataset, find_ferry, machine, parse_summary, read_timings, run_child
 
-TARGET_TABLES = (
-    "invite_sends",
-    "invite_queue",
-    "balances",
-    "appointments",
-    "change_log",
-    "clients",
-    "accounts",
-    "ferry_runs",
-    "schema_version",
-)
-
 
 def empty_pg(url: str) -> None:
-    """Drop Ferry's tables: the first tenant starts on an empty database, as with SQLite."""
+    """Drop Ferry's tables (those its PostgreSQL schema creates): the first tenant starts
+    on an empty database, as with SQLite."""
     import psycopg
 
+    from ferry.target.db import schema_script
+
+    tables = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", schema_script("postgresql"))
     with psycopg.connect(url, autocommit=True) as conn:
-        for table in TARGET_TABLES:
-            conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+        conn.execute(f"DROP TABLE IF EXISTS {', '.join(tables)} CASCADE")
 
 
 def main(argv: list[str] | None = None) -> int:

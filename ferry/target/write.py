@@ -252,7 +252,7 @@ CONTROL_TOTALS = """
 
 
 def control_totals(
-    conn: Connection, tenant: str, run_id: str, source: dict[str, Decimal], since: int = 0
+    conn: Connection, tenant: str, run_id: str, source: dict[str, Decimal], since: int
 ) -> dict[str, dict[str, float]]:
     """Re-read from the target the sum per kind over this run's clients' balances (the rows
     it inserted, ids above `since`, plus the matched clients' existing rows for the file's
