@@ -30,7 +30,7 @@ from ferry import config
 from ferry.config import lock_timeout, redact_url
 from ferry.errors import FerryError, TargetError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _rebuild(index: str) -> Callable[[str], str]:
@@ -44,6 +44,7 @@ UPGRADES: dict[int, Callable[[str], str]] = {
     ),  # undo of a big login import
     2: _rebuild("clients_match_key"),  # partial: only keys without an e-mail are looked up
     3: lambda dialect: _invite_delivery(dialect),  # ferry invites send: delivery states and their log
+    4: _rebuild("balances_account"),  # partial: a load's new balances carry no account
 }
 
 # invite_queue's delivery columns (version 4), in schema order; a column already there is

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ferry.target.db import SCHEMA_VERSION
 from tests.conftest import run_cli
 from tests.invites_support import SmtpServer, bulk_target, free_port, make_target
 from tests.target_fixtures import dump, scalar, sql
@@ -445,7 +446,7 @@ def test_a_version_3_target_is_upgraded_in_place_and_keeps_its_invitations(targe
     sql(target_url, "INSERT INTO schema_version (version) VALUES (3)")
     code, counts, err = send(tmp_path / "home", target_url, smtp.url)
     assert (code, counts["sent"]) == (0, 1), err
-    assert scalar(target_url, "SELECT max(version) FROM schema_version") == 4
+    assert scalar(target_url, "SELECT max(version) FROM schema_version") == SCHEMA_VERSION
     row = sql(target_url, "SELECT status, attempts, message_id FROM invite_queue")[0]
     assert row["status"] == "sent" and row["attempts"] == 1 and row["message_id"]
 

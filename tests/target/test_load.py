@@ -323,16 +323,44 @@ def test_control_totals_read_only_the_runs_rows_among_other_tenants(target_url, 
         "entries": {"source": 3.0, "target": 3.0},
     }
     if target_url.startswith("sqlite"):
-        from ferry.target.write import CONTROL_TOTALS
+        from ferry.target.write import CONTROL_TOTALS, new_rows_totals
 
+        query, binds = new_rows_totals(["credits", "entries"])
         con = sqlite3.connect(target_url.removeprefix("sqlite:///"))
         try:
             con.execute("CREATE TEMP TABLE plan_balances (balance_id INTEGER)")
             params = {"since": 5, "tenant": "studio-a", "run": "r"}
-            seen = [row[3] for row in con.execute("EXPLAIN QUERY PLAN " + CONTROL_TOTALS, params)]
+            for statement in (query, CONTROL_TOTALS):
+                seen = [row[3] for row in con.execute("EXPLAIN QUERY PLAN " + statement, {**params, **binds})]
+                assert any("balances USING INTEGER PRIMARY KEY (rowid>?)" in step for step in seen), seen
+            # the file's kinds are summed in one pass, without a sort by kind
+            plan = [row[3] for row in con.execute("EXPLAIN QUERY PLAN " + query, {**params, **binds})]
         finally:
             con.close()
-        assert any("balances USING INTEGER PRIMARY KEY (rowid>?)" in step for step in seen), seen
+        assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+def test_control_totals_name_a_kind_the_file_did_not_have(target_url, warehouse):
+    """A target that adds a balance of another kind beside each inserted one (a trigger
+    here): the re-read names that kind, and the load is rolled back."""
+    ensure_schema(parse_target(target_url))
+    extra = (
+        "INSERT INTO balances (tenant, client_id, kind, amount, run_id, created_run_id) "
+        "SELECT NEW.tenant, NEW.client_id, 'bonus', 2, NEW.run_id, NEW.created_run_id WHERE NEW.kind <> 'bonus'"
+    )
+    if target_url.startswith("sqlite"):
+        sql(target_url, f"CREATE TRIGGER bonus AFTER INSERT ON balances BEGIN {extra}; END")
+    else:
+        sql(
+            target_url,
+            "CREATE FUNCTION bonus() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {extra}; RETURN NULL; END $$",
+        )
+        sql(target_url, "CREATE TRIGGER bonus AFTER INSERT ON balances FOR EACH ROW EXECUTE FUNCTION bonus()")
+    with pytest.raises(TargetError, match="control totals differ: bonus source 0.00 vs target 2.00"):
+        load(warehouse, target_url, [client(**ANNA, balances={"credits": 5})])
+    assert scalar(target_url, "SELECT count(*) FROM balances") == 0
+    assert scalar(target_url, "SELECT count(*) FROM ferry_runs") == 0
 
 
 def test_a_run_is_loaded_once(target_url, warehouse):

@@ -148,6 +148,31 @@ def test_a_version_2_target_gets_the_partial_match_key_index_and_still_matches(t
     assert (again.clients_new, again.clients_unchanged) == (0, 2)
 
 
+def test_a_version_4_target_indexes_only_balances_with_an_account(target_url, warehouse):
+    """Version 5 leaves balances without an account (all a load inserts for clients who do
+    not register) out of balances_account; deleting an account still finds its balances
+    through it and sets them to NULL."""
+    people = [
+        client("Ann Lee", "ann@example.com", balances={"entries": 3}),
+        client("Cyril Login", "cyril@example.cz", login_id="cyril", password_hash="h", balances={"credits": 2}),
+    ]
+    assert load(warehouse, target_url, people).accounts_created == 1
+    sql(target_url, "DROP INDEX balances_account")
+    sql(target_url, "CREATE INDEX balances_account ON balances (account_id)")  # as version 4 had it
+    sql(target_url, "DELETE FROM schema_version")
+    sql(target_url, "INSERT INTO schema_version (version) VALUES (4)")
+    ensure_schema(parse_target(target_url))
+    assert scalar(target_url, "SELECT max(version) FROM schema_version") == SCHEMA_VERSION == 5
+    definition = dict(indexes(target_url))["balances_account"]
+    assert "account_id IS NOT NULL" in definition.replace("(", "").replace(")", ""), definition
+    if target_url.startswith("sqlite"):
+        seen = sql(target_url, "EXPLAIN QUERY PLAN SELECT id FROM balances WHERE account_id = 1")
+        assert any("INDEX balances_account" in row["detail"] for row in seen), seen
+    sql(target_url, "DELETE FROM accounts")
+    rows = sql(target_url, "SELECT kind, account_id FROM balances ORDER BY kind")
+    assert [(r["kind"], r["account_id"]) for r in rows] == [("credits", None), ("entries", None)]
+
+
 def test_sqlite_finds_a_client_by_key_through_the_index(tmp_path):
     """The plan's look-up by match_key must satisfy the partial index's condition word for
     word, or SQLite scans every client once per file client without an e-mail."""
