@@ -353,8 +353,7 @@ def test_control_totals_name_a_kind_the_file_did_not_have(target_url, warehouse)
     else:
         sql(
             target_url,
-            "CREATE FUNCTION bonus() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN {extra}; RETURN NULL; END $$",
+            f"CREATE FUNCTION bonus() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {extra}; RETURN NULL; END $$",
         )
         sql(target_url, "CREATE TRIGGER bonus AFTER INSERT ON balances FOR EACH ROW EXECUTE FUNCTION bonus()")
     with pytest.raises(TargetError, match="control totals differ: bonus source 0.00 vs target 2.00"):
