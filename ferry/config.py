@@ -310,6 +310,8 @@ STAGE_MAX_PAIRS = 8
 # 3 GB to disk (SQLite stage 44.6 s and 1.26 GB against 32.2 s and 0.50 GB in 40 parts)
 STAGE_MEMORY_MB = 256
 STAGE_PART_CLIENTS = 250_000
+# the SQLite stage's DuckDB threads once the gate has answered (one while it validates)
+STAGE_THREADS_ALONE = 2
 # land's DuckDB while it writes the raw tables: a big insert goes to disk in row groups as
 # it comes; without a limit DuckDB keeps taking memory (10M rows: +800 MB on land's peak)
 LAND_MEMORY = "1GB"

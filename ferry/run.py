@@ -254,7 +254,7 @@ def _warehouse_steps(opts: RunOptions, space: RunSpace, run_dir: Path, templates
 
         loaded, failure = None, None
         try:
-            loaded = timed("load", load, db, run_id, opts, dry_run=opts.dry_run, verdict=verdict)
+            loaded = timed("load", load, db, run_id, opts, dry_run=opts.dry_run, verdict=verdict, alone=pending.done)
         except TargetError as exc:
             failure = exc  # the transaction was rolled back: report what happened, then exit 3
         checked = pending.result()

@@ -36,7 +36,7 @@ from ferry.target.db import (
     transaction,
 )
 from ferry.target.plan import PlanCounts, create_plan_tables, make_plan
-from ferry.target.stage import ScratchStage, scratch_stage, stage_run
+from ferry.target.stage import ScratchStage, never, scratch_stage, stage_run
 from ferry.target.write import (
     apply_plan,
     bulk_indexes,
@@ -60,18 +60,24 @@ class LoadResult:
 
 
 def load_run(
-    warehouse: Path, run_id: str, opts: RunOptions, dry_run: bool = False, verdict: Callable[[], bool] = lambda: True
+    warehouse: Path,
+    run_id: str,
+    opts: RunOptions,
+    dry_run: bool = False,
+    verdict: Callable[[], bool] = lambda: True,
+    alone: Callable[[], bool] = never,
 ) -> LoadResult | None:
     """Write (or, dry_run, only plan) run `run_id` of the warehouse into opts.target_url
     for opts.tenant. Any target failure: rolled back, TargetError (URL password hidden).
 
     `verdict()` is asked once the run is staged and before the target is created or
     changed (the gate runs meanwhile, see ferry/run.py): False leaves the target as
-    it was and returns None. A dry run never asks."""
+    it was and returns None. A dry run never asks. `alone()`, asked while staging
+    without waiting, says whether the gate has answered (see build_sqlite_stage)."""
     target = parse_target(opts.target_url)
     warehouse = Path(warehouse)
     d = dialect_of(target)
-    with _stage_outside(target, warehouse, run_id) as scratch:
+    with _stage_outside(target, warehouse, run_id, alone) as scratch:
         if dry_run:
             return _dry_run(target, warehouse, run_id, opts, scratch)
         if scratch is not None:  # SQLite: staged, nothing opened yet
@@ -109,7 +115,9 @@ def _write(conn, d, run_id: str, opts: RunOptions, source: dict) -> LoadResult:
 
 
 @contextmanager
-def _stage_outside(target: Target, warehouse: Path, run_id: str) -> Iterator[ScratchStage | None]:
+def _stage_outside(
+    target: Target, warehouse: Path, run_id: str, alone: Callable[[], bool] = never
+) -> Iterator[ScratchStage | None]:
     """SQLite: the stage, built in a scratch file before any transaction opens (see
     ferry/target/stage.py). PostgreSQL stages inside its transaction: None."""
     if target.is_pg:
@@ -117,7 +125,7 @@ def _stage_outside(target: Target, warehouse: Path, run_id: str) -> Iterator[Scr
         return
     with ExitStack() as stack:
         with target_errors(target, "staging the run"):
-            scratch = stack.enter_context(scratch_stage(warehouse, run_id))
+            scratch = stack.enter_context(scratch_stage(warehouse, run_id, alone))
         yield scratch
 
 

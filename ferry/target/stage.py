@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -162,17 +162,21 @@ class ScratchStage:
 SCRATCH_PREFIX = ".ferry-stage-"
 
 
+def never() -> bool:
+    return False
+
+
 @contextmanager
-def scratch_stage(warehouse: Path, run_id: str) -> Iterator[ScratchStage]:
+def scratch_stage(warehouse: Path, run_id: str, alone: Callable[[], bool] = never) -> Iterator[ScratchStage]:
     """SQLite: the run's stage in a scratch folder next to the warehouse, deleted
-    afterwards. Next to the warehouse, not in /tmp: that can be RAM-backed, and a big run's
+    afterwards (`alone`: see build_sqlite_stage). Next to the warehouse, not in /tmp: that can be RAM-backed, and a big run's
     stage would then hold memory through the whole load. A folder a killed run left behind
     goes with the next run's."""
     folder = Path(warehouse).resolve().parent
     _remove_abandoned(folder)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=folder) as tmp:
         path = Path(tmp) / "stage.db"
-        yield ScratchStage(path, build_sqlite_stage(path, warehouse, run_id))
+        yield ScratchStage(path, build_sqlite_stage(path, warehouse, run_id, alone))
 
 
 def _remove_abandoned(folder: Path) -> None:
@@ -187,10 +191,17 @@ def _remove_abandoned(folder: Path) -> None:
             continue  # not ours, or a live process of another user
 
 
-def build_sqlite_stage(path: Path, warehouse: Path, run_id: str) -> dict[str, Decimal]:
+def build_sqlite_stage(
+    path: Path, warehouse: Path, run_id: str, alone: Callable[[], bool] = never
+) -> dict[str, Decimal]:
     """Write the stage tables into a new SQLite file with ADBC; returns the source sum
     per balance kind. A value that breaks the stage's constraints (a NULL amount) raises
-    the driver's IntegrityError, as the insert into the target would have."""
+    the driver's IntegrityError, as the insert into the target would have.
+
+    `alone()`, asked before each part, says whether the work beside the load (the gate's
+    process) is over: from then on DuckDB sorts the parts on config.STAGE_THREADS_ALONE
+    threads (see _open_warehouse). A 10M-client stage alone: 34.9 s on one thread, 26.6 s
+    on two."""
     import adbc_driver_sqlite.dbapi as adbc
     import pyarrow as pa
 
@@ -219,7 +230,11 @@ def build_sqlite_stage(path: Path, warehouse: Path, run_id: str) -> dict[str, De
                     ),
                     mode="append",
                 )
+            widened = False
             for table, spec, where, order, params in jobs:
+                if not widened and alone():
+                    duck.execute(f"SET threads = {config.STAGE_THREADS_ALONE}")
+                    widened = True
                 columns = ", ".join(f"{_typed(expr, kind)} as {column}" for column, expr, kind in spec)
                 try:
                     batches = duck.sql(f"select {columns} {where} order by {order}", params=params)
@@ -381,7 +396,8 @@ def _open_warehouse(warehouse: Path):
     parts of config.STAGE_PART_CLIENTS clients, see _jobs), on one thread: the gate's
     process validates meanwhile, and the two together must stay within the machine's
     budget and two cores. Alone, two threads stage faster than one; beside the gate, one
-    thread leaves it a core of its own, and both the gate and the whole run finish sooner."""
+    thread leaves it a core of its own, and both the gate and the whole run finish sooner
+    (the SQLite stage takes the second once the gate has answered, build_sqlite_stage)."""
     try:
         return duckdb.connect(
             str(warehouse), read_only=True, config={"memory_limit": f"{config.STAGE_MEMORY_MB}MB", "threads": 1}

@@ -840,6 +840,37 @@ def test_the_sqlite_scratch_stage_has_the_big_pages_of_a_target_ferry_creates(wa
     assert {kind: float(total) for kind, total in totals.items()} == {"credits": 5.0}
 
 
+@pytest.mark.parametrize("pairs", [2, 9], ids=["pairs-in-rows", "balance-rows"])
+def test_a_stage_that_takes_the_second_core_midway_stages_the_same_rows(warehouse, tmp_path, monkeypatch, pairs):
+    """The SQLite stage asks before each part whether the gate has answered and, once it
+    has, sorts the remaining parts on more threads: the stage holds the same rows as one
+    staged on one thread throughout, and nothing is asked after the switch."""
+    run_id = warehouse.write(_clients_with_cards(9, pairs))
+    monkeypatch.setattr(config, "STAGE_PART_CLIENTS", 2)
+    monkeypatch.setattr(config, "STAGE_MAX_PAIRS", 0 if pairs > 8 else 8)
+    asked = []
+
+    def gate_answers_at_the_third_part() -> bool:
+        asked.append(len(asked) + 1)
+        return len(asked) >= 3
+
+    def staged(alone) -> tuple[dict, dict]:
+        path = tmp_path / f"stage-{len(list(tmp_path.glob('stage-*')))}.db"
+        totals = stage_module.build_sqlite_stage(path, warehouse.path, run_id, alone)
+        con = sqlite3.connect(path)
+        try:
+            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            return totals, {t: con.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
+        finally:
+            con.close()
+
+    one_thread = staged(stage_module.never)
+    widened = staged(gate_answers_at_the_third_part)
+    assert widened == one_thread
+    assert len(one_thread[1]["stage_clients"]) == 9
+    assert asked == [1, 2, 3]  # parts 1 and 2 on one thread, the rest widened, never asked again
+
+
 def _target_exists(url: str) -> bool:
     """Whether Ferry's schema is in the target (SQLite: whether the file exists at all)."""
     if url.startswith("sqlite"):
