@@ -74,9 +74,12 @@ def gate_in_worker(
     keep: bool = True,
     assets: Path | None = None,
 ) -> GateResult:
-    """gate() in the worker (started if need be); `keep` False ends the worker after it."""
+    """gate() in the worker (started if need be); `keep` False ends the worker after it.
+    The paths go absolute: a warm worker keeps the working folder it started in, which
+    need not be the caller's now."""
     start_gate_worker()
-    args = (warehouse, run_id, run_dir, max_reject_rate, assets)
+    absolute = lambda path: None if path is None else Path(path).resolve()  # noqa: E731
+    args = (absolute(warehouse), run_id, absolute(run_dir), max_reject_rate, absolute(assets))
     try:
         with _lock:
             worker = _worker

@@ -34,7 +34,10 @@ def dbt_dir(home: Path) -> Path:
 
 
 def dbt_args(command: str, home: Path, *extra: str, target: Path | None = None, logs: Path | None = None) -> list[str]:
-    """dbt's arguments; `target` and `logs` default to the home's dbt folder."""
+    """dbt's arguments; `target` and `logs` default to the home's dbt folder. Absolute:
+    dbt reads a relative target path from the project's folder and a relative log path
+    from the working directory, which is the warehouse's folder while dbt runs (run_dbt),
+    so a relative --home put dbt's files into Ferry's installation and lost dbt.log."""
     folder = dbt_dir(home)
     return [
         command,
@@ -43,9 +46,9 @@ def dbt_args(command: str, home: Path, *extra: str, target: Path | None = None, 
         "--profiles-dir",
         str(PROJECT_DIR),
         "--target-path",
-        str(target or folder / "target"),
+        str(Path(target or folder / "target").resolve()),
         "--log-path",
-        str(logs or folder / "logs"),
+        str(Path(logs or folder / "logs").resolve()),
         # dbt says nothing on the terminal: its whole log is the run's dbt.log, and a
         # failure reaches the user as the step's one-line error (docs/CONTRACT.md §1)
         "--log-level",

@@ -3,12 +3,14 @@ warehouse a real migration built, so a model change that breaks a rule fails `ma
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
 
 from ferry.rules import SHARED_CHECKS
 from ferry.transform.dbt import dbt_args, run_dbt, transform
+from tests.conftest import run_cli
 
 FILE = (
     "name and surname,email,entries,credits,phone,consent\n"
@@ -64,6 +66,26 @@ def test_a_new_home_starts_from_the_parse_an_earlier_home_left(migrate, write_cs
     # full parse happened there); the second home copies it instead of building its own
     assert list((tmp_path / "cache" / "ferry" / "warehouse").glob("*.duckdb"))
     assert not (tmp_path / "second" / "work").exists() or not list((tmp_path / "second" / "work").glob("*.duckdb"))
+
+
+def test_a_home_named_relative_to_another_folder_keeps_dbt_s_files_and_log(write_csv, tmp_path, monkeypatch):
+    """`--home work-home` from a folder that is not Ferry's: dbt's log and the gate's Data
+    Docs are in the run's folder and nothing of the run lands in Ferry's installation (dbt
+    reads a relative target path from the project's folder; a warm gate worker keeps the
+    working folder it started in)."""
+    from ferry.config import PROJECT_DIR
+    from ferry.gate.process import start_gate_worker
+
+    file = write_csv(FILE)
+    start_gate_worker()  # a warm gate worker, started in another working folder
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("migrate", file, "--tenant", "studio", "--home", "work-home", "--json")
+    assert code == 0, err
+    (log,) = (tmp_path / "work-home" / "runs").glob("*/dbt.log")
+    assert "Command `cli build` succeeded" in log.read_text(encoding="utf-8")
+    assert list((tmp_path / "work-home" / "runs").glob("*/gx/uncommitted/validations/*"))
+    assert not (PROJECT_DIR / "work-home").exists()
+    assert Path(json.loads(out)["paths"]["report"]).is_relative_to(tmp_path / "work-home")
 
 
 def test_marts_keep_every_run_once_and_gain_a_column_a_newer_ferry_adds(migrate, write_csv, home, monkeypatch):
