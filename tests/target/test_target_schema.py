@@ -126,17 +126,23 @@ def test_a_version_1_target_is_upgraded_in_place(target_url, warehouse):
     assert scalar(target_url, "SELECT count(*) FROM balances") == 1  # the data stayed
 
 
+def upgraded_from(url: str, version: int, index: str, as_it_was: str) -> None:
+    """Make the target a version `version` one whose index `index` is `as_it_was`, then let
+    Ferry bring it up to date."""
+    sql(url, f"DROP INDEX {index}")
+    sql(url, as_it_was)
+    sql(url, "DELETE FROM schema_version")
+    sql(url, "INSERT INTO schema_version (version) VALUES (:v)", v=version)
+    ensure_schema(parse_target(url))
+
+
 def test_a_version_2_target_gets_the_partial_match_key_index_and_still_matches(target_url, warehouse):
     """Version 3 leaves e-mail keys out of clients_match_key (a file client with an e-mail
     matches by e-mail, one without never has an e-mail key): the index of a 1M-client
     import shrinks to the few clients without an e-mail. Matching by key is unchanged."""
     people = [client("Petr Novák", postal_code="602 00"), client("Ann Lee", "ann@example.com")]
     assert load(warehouse, target_url, people).clients_new == 2
-    sql(target_url, "DROP INDEX clients_match_key")
-    sql(target_url, "CREATE INDEX clients_match_key ON clients (tenant, match_key)")  # as version 2 had it
-    sql(target_url, "DELETE FROM schema_version")
-    sql(target_url, "INSERT INTO schema_version (version) VALUES (2)")
-    ensure_schema(parse_target(target_url))
+    upgraded_from(target_url, 2, "clients_match_key", "CREATE INDEX clients_match_key ON clients (tenant, match_key)")
     assert [r["version"] for r in sql(target_url, "SELECT version FROM schema_version ORDER BY version")] == list(
         range(2, SCHEMA_VERSION + 1)
     )
@@ -157,11 +163,7 @@ def test_a_version_4_target_indexes_only_balances_with_an_account(target_url, wa
         client("Cyril Login", "cyril@example.cz", login_id="cyril", password_hash="h", balances={"credits": 2}),
     ]
     assert load(warehouse, target_url, people).accounts_created == 1
-    sql(target_url, "DROP INDEX balances_account")
-    sql(target_url, "CREATE INDEX balances_account ON balances (account_id)")  # as version 4 had it
-    sql(target_url, "DELETE FROM schema_version")
-    sql(target_url, "INSERT INTO schema_version (version) VALUES (4)")
-    ensure_schema(parse_target(target_url))
+    upgraded_from(target_url, 4, "balances_account", "CREATE INDEX balances_account ON balances (account_id)")
     assert scalar(target_url, "SELECT max(version) FROM schema_version") == SCHEMA_VERSION == 5
     definition = dict(indexes(target_url))["balances_account"]
     assert "account_id IS NOT NULL" in definition.replace("(", "").replace(")", ""), definition
