@@ -163,15 +163,16 @@ SCRATCH_PREFIX = ".ferry-stage-"
 
 
 def never() -> bool:
+    """The default `alone`: nothing says the gate has answered, the stage keeps one thread."""
     return False
 
 
 @contextmanager
 def scratch_stage(warehouse: Path, run_id: str, alone: Callable[[], bool] = never) -> Iterator[ScratchStage]:
     """SQLite: the run's stage in a scratch folder next to the warehouse, deleted
-    afterwards (`alone`: see build_sqlite_stage). Next to the warehouse, not in /tmp: that can be RAM-backed, and a big run's
-    stage would then hold memory through the whole load. A folder a killed run left behind
-    goes with the next run's."""
+    afterwards (`alone`: see build_sqlite_stage). Next to the warehouse, not in /tmp: that
+    can be RAM-backed, and a big run's stage would then hold memory through the whole load.
+    A folder a killed run left behind goes with the next run's."""
     folder = Path(warehouse).resolve().parent
     _remove_abandoned(folder)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=folder) as tmp:
